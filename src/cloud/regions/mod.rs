@@ -1,0 +1,5 @@
+//! Region, location and zone names per provider, kept as data.
+
+pub mod aws;
+pub mod azure;
+pub mod gcp;

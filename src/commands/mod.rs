@@ -1,0 +1,40 @@
+//! One module per subcommand. Each takes its parsed arguments and injectable output streams
+//! and returns the process exit code, so the CLI tests can drive them in-process too.
+
+pub mod explain;
+pub mod plan;
+pub mod schema;
+pub mod validate;
+
+use std::io::Write;
+
+/// Exit codes, as SPEC.md fixes them for every command.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// The spec is invalid, or `diff` found differences.
+    pub const INVALID: u8 = 1;
+    /// Usage or I/O error.
+    pub const USAGE: u8 = 2;
+    /// An apply step failed; the old version is left running and resumed.
+    pub const APPLY_FAILED: u8 = 3;
+}
+
+/// Where a command writes, and whether stderr is a terminal (for colour).
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    pub err_is_terminal: bool,
+}
+
+/// Prints an I/O error as a diagnostic on stderr.
+pub(crate) fn report_io(io: &mut Io, error: impl miette::Diagnostic + Send + Sync + 'static) {
+    let theme = if crate::diagnostics::report::color_enabled(io.err_is_terminal) {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut text = String::new();
+    let _ = handler.render_report(&mut text, &error);
+    let _ = write!(io.err, "{text}");
+}

@@ -1,0 +1,48 @@
+//! The `cloverlift` command line: parses arguments, runs one command, exits with its code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cloverlift::commands::{self, Io};
+
+/// Compile CloverDX Server cloud upgrade specs into plans, templates and applied upgrades.
+#[derive(Debug, Parser)]
+#[command(name = "cloverlift", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check upgrade specs and report every problem with its position.
+    Validate(commands::validate::Args),
+    /// Show the plan's step graph.
+    Plan(commands::plan::Args),
+    /// Print the JSON Schema of the spec format (for editors).
+    Schema,
+    /// Explain a diagnostic code, or list them all.
+    Explain(commands::explain::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let err_is_terminal = stderr.is_terminal();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    let mut io = Io {
+        out: &mut out,
+        err: &mut err,
+        err_is_terminal,
+    };
+    let code = match &cli.command {
+        Command::Validate(args) => commands::validate::run(args, &mut io),
+        Command::Plan(args) => commands::plan::run(args, &mut io),
+        Command::Schema => commands::schema::run(&mut io),
+        Command::Explain(args) => commands::explain::run(args, &mut io),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,111 @@
+//! The plan as JSON: SPEC.md's `{"steps":[{"id","kind","depends_on","level"}],"critical_path"}`
+//! plus what reviewers and executors need (touches, idempotence, compensation, durations,
+//! hooks, the downtime window and, for the war strategy, the rollback path).
+
+use serde_json::{Value, json};
+
+use super::super::Plan;
+use super::super::step::StepKind;
+use crate::spec::model::{Spec, Strategy};
+
+pub fn value(plan: &Plan, spec: &Spec) -> Value {
+    let ids = |ixs: &[petgraph::graph::NodeIndex]| -> Vec<String> {
+        ixs.iter().map(|&ix| plan.step(ix).id.clone()).collect()
+    };
+    let steps: Vec<Value> = plan
+        .schedule
+        .order
+        .iter()
+        .map(|&ix| {
+            let step = plan.step(ix);
+            let kind = step.kind;
+            let mut v = json!({
+                "id": step.id,
+                "kind": kind.kind_name(),
+                "depends_on": ids(&plan.depends_on(ix)),
+                "level": plan.schedule.level(ix),
+                "description": kind.describe(),
+                "touches": kind.touches().iter().map(|(r, a)| json!({"resource": r, "access": a})).collect::<Vec<_>>(),
+                "idempotent": kind.idempotent(),
+                "compensation": kind.compensation().map(StepKind::id),
+                "duration_class": kind.duration_class().as_str(),
+            });
+            if let (Some(i), Some(obj)) = (step.hook, v.as_object_mut())
+                && let Some(hook) = spec.hooks.get(i)
+            {
+                let action = match (&hook.command, &hook.http) {
+                    (Some(cmd), _) => json!({ "command": cmd }),
+                    (None, Some(http)) => json!({ "http": { "url": http.url, "method": http.method } }),
+                    (None, None) => Value::Null,
+                };
+                obj.insert("hook".into(), action);
+            }
+            v
+        })
+        .collect();
+    let downtime = if plan.schedule.downtime.is_empty() {
+        Value::Null
+    } else {
+        let typical: u64 = window_seconds(plan);
+        json!({
+            "steps": ids(&plan.schedule.downtime),
+            "typical_seconds": typical,
+        })
+    };
+    let rollback = match plan.strategy {
+        Strategy::War => json!({
+            "point": ["snapshot-database", "snapshot-data"],
+            "steps": [
+                "stop the clover service",
+                "restore the system database from the database snapshot taken by snapshot-database",
+                "replace the data disk with a volume created from the snapshot taken by snapshot-data",
+                "put the previous clover.war back (it is kept as clover.war.previous) and start the clover service",
+                "re-enable the schedules and listeners recorded by pause",
+            ],
+        }),
+        Strategy::Architecture => json!({
+            "point": Value::Null,
+            "steps": [
+                "the old deployment keeps running unchanged; delete the new deployment to roll back",
+                "if move-address ran, move the address back to the old server",
+            ],
+        }),
+    };
+    json!({
+        "format": 1,
+        "name": plan.name,
+        "cloud": plan.cloud.as_str(),
+        "strategy": match plan.strategy { Strategy::Architecture => "architecture", Strategy::War => "war" },
+        "from_version": spec.from.version,
+        "to_version": spec.to.version,
+        "steps": steps,
+        "levels": plan.schedule.depth(),
+        "critical_path": ids(&plan.schedule.critical_path),
+        "critical_path_typical_seconds": plan.schedule.critical_seconds,
+        "downtime": downtime,
+        "rollback": rollback,
+    })
+}
+
+/// Typical seconds of the longest chain inside the downtime window.
+pub fn window_seconds(plan: &Plan) -> u64 {
+    let window = &plan.schedule.downtime;
+    let mut best: std::collections::BTreeMap<usize, u64> = std::collections::BTreeMap::new();
+    for &ix in window {
+        let w = plan.step(ix).kind.duration_class().typical_seconds();
+        let before = plan
+            .depends_on(ix)
+            .iter()
+            .filter_map(|d| best.get(&d.index()).copied())
+            .max()
+            .unwrap_or(0);
+        best.insert(ix.index(), before + w);
+    }
+    best.values().copied().max().unwrap_or(0)
+}
+
+pub fn render(plan: &Plan, spec: &Spec) -> String {
+    let mut text = serde_json::to_string_pretty(&value(plan, spec)).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,119 @@
+//! Hostile input ends in a clear diagnostic (exit 1), never a panic, a hang or unbounded
+//! memory. Each case is generated here rather than checked in (one of them is 50 MB).
+
+mod common;
+
+use common::{diagnostics, run};
+
+fn validate_bytes(name: &str, bytes: &[u8]) -> (i32, Vec<(String, u64, u64)>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write case");
+    let out = run(
+        &[
+            "validate",
+            "--format",
+            "json",
+            path.to_str().expect("utf-8 path"),
+        ],
+        None,
+    );
+    let diags = diagnostics(&out.stdout);
+    (out.code, diags, out.stdout)
+}
+
+fn assert_single(name: &str, bytes: &[u8], code: &str) {
+    let (exit, diags, raw) = validate_bytes(name, bytes);
+    assert_eq!(exit, 1, "{name}: {raw}");
+    assert_eq!(diags.len(), 1, "{name}: {raw}");
+    assert_eq!(diags[0].0, code, "{name}: {raw}");
+}
+
+#[test]
+fn billion_laughs_is_stopped_by_the_alias_budget() {
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for w in names.windows(2) {
+        let refs = vec![format!("*{}", w[0]); 9].join(",");
+        text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+    }
+    assert_single("bomb.yaml", text.as_bytes(), "spec::limit");
+}
+
+#[test]
+fn nesting_ten_thousand_deep_is_refused() {
+    let flow_seq = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_single("flow-seq.yaml", flow_seq.as_bytes(), "spec::limit");
+    let flow_map = format!("{}1{}", "{a: ".repeat(10_000), "}".repeat(10_000));
+    assert_single("flow-map.yaml", flow_map.as_bytes(), "spec::limit");
+    let block_seq = format!("{}x\n", "- ".repeat(10_000));
+    assert_single("block-seq.yaml", block_seq.as_bytes(), "spec::limit");
+}
+
+#[test]
+fn a_50_mb_file_is_refused_without_reading_it_whole() {
+    let mut big = b"version: 1\nname: ".to_vec();
+    big.resize(50 * 1024 * 1024, b'x');
+    assert_single("big.yaml", &big, "spec::limit");
+}
+
+#[test]
+fn binary_files_are_not_yaml() {
+    // A fixed pseudo-random byte soup (xorshift), so the case is the same on every run.
+    let mut x: u32 = 0x9e37_79b9;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect();
+    assert_single("random.bin", &bytes, "spec::yaml");
+    assert_single("nul.yaml", b"version: 1\0\n", "spec::yaml");
+}
+
+#[test]
+fn an_empty_file_and_a_list_are_not_specs() {
+    let (exit, diags, raw) = validate_bytes("empty.yaml", b"");
+    assert_eq!(exit, 1);
+    assert_eq!(diags, vec![("spec::invalid_value".into(), 1, 1)], "{raw}");
+    assert!(raw.contains("empty"), "{raw}");
+    let (exit, diags, raw) = validate_bytes("list.yaml", b"- version: 1\n- name: x\n");
+    assert_eq!(exit, 1);
+    assert_eq!(diags, vec![("spec::invalid_value".into(), 1, 1)], "{raw}");
+    assert!(raw.contains("must be a mapping"), "{raw}");
+    let (exit, diags, _) = validate_bytes("comment.yaml", b"# nothing here\n");
+    assert_eq!(exit, 1);
+    assert_eq!(diags[0].0, "spec::invalid_value");
+}
+
+#[test]
+fn other_yaml_oddities_are_diagnosed() {
+    let (_, diags, raw) = validate_bytes("two-docs.yaml", b"version: 1\n---\nversion: 1\n");
+    assert_eq!(diags, vec![("spec::yaml".into(), 2, 1)], "{raw}");
+    let (_, diags, raw) = validate_bytes("tag.yaml", b"version: 1\nname: !Ref Foo\n");
+    assert_eq!(diags, vec![("spec::yaml".into(), 2, 7)], "{raw}");
+    let (_, diags, raw) = validate_bytes("complex-key.yaml", b"? [a, b]\n: 1\n");
+    assert_eq!(diags[0].0, "spec::yaml", "{raw}");
+    let (_, diags, raw) = validate_bytes("tabs.yaml", b"version: 1\nfrom:\n\tversion: 1\n");
+    assert_eq!(diags[0].0, "spec::yaml", "{raw}");
+}
+
+#[test]
+fn multibyte_text_keeps_columns_in_characters() {
+    let text = "version: 1\nname: \"überprüfung\"\ncloud: aws\n";
+    let (_, diags, raw) = validate_bytes("utf8.yaml", text.as_bytes());
+    assert!(
+        diags.contains(&("spec::invalid_value".into(), 2, 7)),
+        "{raw}"
+    );
+    let text = "version: 1\n# ümlaut\ncloud: aws\nnäme: x\n";
+    let (_, diags, raw) = validate_bytes("utf8-key.yaml", text.as_bytes());
+    assert!(
+        diags.contains(&("spec::unknown_field".into(), 4, 1)),
+        "{raw}"
+    );
+}
