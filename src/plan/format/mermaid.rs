@@ -21,7 +21,7 @@ pub fn render(plan: &Plan) -> String {
         let step = plan.step(ix);
         let _ = writeln!(
             out,
-            "  {}[\"{}<br/><small>{}</small>\"]",
+            "  {}[\"{}<br/>{}\"]",
             node(ix),
             label(&step.id),
             step.kind.duration_class().as_str()
