@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod commands;
 pub mod diagnostics;
 pub mod plan;
+pub mod render;
 pub mod source;
 pub mod spec;
 pub mod suggest;

@@ -20,6 +20,10 @@ enum Command {
     Validate(commands::validate::Args),
     /// Show the plan's step graph.
     Plan(commands::plan::Args),
+    /// Write the templates, their parameters and the plan for a spec.
+    Render(commands::render::Args),
+    /// Show what changes in the rendered files between two specs.
+    Diff(commands::diff::Args),
     /// Print the JSON Schema of the spec format (for editors).
     Schema,
     /// Explain a diagnostic code, or list them all.
@@ -31,16 +35,20 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let err_is_terminal = stderr.is_terminal();
+    let out_is_terminal = stdout.is_terminal();
     let mut out = stdout.lock();
     let mut err = stderr.lock();
     let mut io = Io {
         out: &mut out,
         err: &mut err,
+        out_is_terminal,
         err_is_terminal,
     };
     let code = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &mut io),
         Command::Plan(args) => commands::plan::run(args, &mut io),
+        Command::Render(args) => commands::render::run(args, &mut io),
+        Command::Diff(args) => commands::diff::run(args, &mut io),
         Command::Schema => commands::schema::run(&mut io),
         Command::Explain(args) => commands::explain::run(args, &mut io),
     };

@@ -117,3 +117,89 @@ fn multibyte_text_keeps_columns_in_characters() {
         "{raw}"
     );
 }
+
+/// The AWS example with `edit` applied, validated; returns the diagnostics.
+fn validate_edited(
+    name: &str,
+    edit: impl Fn(String) -> String,
+) -> (i32, Vec<(String, u64, u64)>, String) {
+    let text =
+        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    validate_bytes(name, edit(text).as_bytes())
+}
+
+#[test]
+fn merge_keys_merge_and_written_keys_win() {
+    let (exit, diags, raw) = validate_edited("merge.yaml", |t| {
+        t.replace(
+            "  pause: { schedules: true, listeners: true, drain_timeout: 10m }\n",
+            "  pause:\n    <<: &defaults { schedules: true, listeners: true, drain_timeout: 10m }\n    drain_timeout: 20m\n",
+        )
+    });
+    assert_eq!((exit, diags), (0, vec![]), "{raw}");
+    let (_, diags, raw) = validate_edited("merge-bad.yaml", |t| {
+        t.replace("  move_address: true\n", "  move_address: true\n  <<: 3\n")
+    });
+    assert_eq!(diags[0].0, "spec::yaml", "{raw}");
+}
+
+#[test]
+fn line_endings_and_byte_order_marks_keep_positions() {
+    let (_, diags, raw) = validate_edited("crlf.yaml", |t| {
+        t.replace("regio", "regoi").replace('\n', "\r\n")
+    });
+    assert!(
+        diags.contains(&("spec::unknown_field".into(), 18, 5)),
+        "{raw}"
+    );
+    let (_, diags, raw) = validate_edited("cr.yaml", |t| {
+        t.replace("regio", "regoi").replace('\n', "\r")
+    });
+    assert!(
+        diags.contains(&("spec::unknown_field".into(), 18, 5)),
+        "{raw}"
+    );
+    let (_, diags, raw) = validate_bytes("bom.yaml", "\u{feff}verson: 1\n".as_bytes());
+    assert!(
+        diags.contains(&("spec::unknown_field".into(), 1, 1)),
+        "{raw}"
+    );
+}
+
+#[test]
+fn core_schema_scalars_and_tags_resolve_as_yaml_1_2_says() {
+    // 0x1 and 0o1 are the integer 1.
+    let (exit, _, raw) =
+        validate_edited("hex.yaml", |t| t.replacen("version: 1", "version: 0x1", 1));
+    assert_eq!(exit, 0, "{raw}");
+    // A float is not the format version, even when tagged.
+    let (_, diags, raw) = validate_edited("float.yaml", |t| {
+        t.replacen("version: 1", "version: !!float 1", 1)
+    });
+    assert_eq!(diags[0].0, "spec::invalid_value", "{raw}");
+    assert!(raw.contains("found a number"), "{raw}");
+    // `!` and the verbatim `!<tag:yaml.org,2002:str>` force strings.
+    let (exit, _, raw) = validate_edited("bang.yaml", |t| {
+        t.replace("name: prod-eu", "name: ! prod-eu")
+            .replace("key_name: ops", "key_name: !<tag:yaml.org,2002:str> ops")
+    });
+    assert_eq!(exit, 0, "{raw}");
+    let (_, diags, raw) = validate_edited("str-bool.yaml", |t| {
+        t.replace("move_address: true", "move_address: !!str true")
+    });
+    assert_eq!(diags[0].0, "spec::invalid_value", "{raw}");
+}
+
+#[test]
+fn one_run_reports_cross_field_errors_beside_format_errors() {
+    let (_, diags, raw) = validate_edited("many.yaml", |t| {
+        t.replace("name: prod-eu", "name: Prod_EU")
+            .replace("  version: 7.0.1", "  version: 6.4.1")
+    });
+    let codes: Vec<&str> = diags.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["spec::invalid_value", "spec::version_order"],
+        "{raw}"
+    );
+}

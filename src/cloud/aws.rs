@@ -93,9 +93,19 @@ pub fn db_snapshot(v: &str) -> Check {
         partition_name(partition)?;
         self::region(region)?;
         account_id(account)?;
-        return rds_identifier(name, 255, "RDS DB snapshot identifier");
+        return snapshot_name(name);
     }
-    rds_identifier(v, 255, "RDS DB snapshot identifier")
+    snapshot_name(v)
+}
+
+/// Automated and AWS Backup snapshots are named `rds:…` and `awsbackup:…`; the rest of the
+/// name follows the identifier rules.
+fn snapshot_name(v: &str) -> Check {
+    let name = v
+        .strip_prefix("rds:")
+        .or_else(|| v.strip_prefix("awsbackup:"))
+        .unwrap_or(v);
+    rds_identifier(name, 255, "RDS DB snapshot identifier")
 }
 
 fn partition_name(p: &str) -> Check {
@@ -157,7 +167,9 @@ pub fn key_name(v: &str) -> Check {
     Ok(())
 }
 
-/// Tag keys: 1–128 characters, not in the reserved `aws:` namespace.
+/// Tag keys: 1–128 characters, not in the reserved `aws:` namespace; keys and values use
+/// letters, numbers, spaces and `_ . : / = + - @` (Tagging AWS resources, "Tag naming limits
+/// and requirements"; cfn-lint enforces the same pattern).
 pub fn tag_key(v: &str) -> Check {
     len_between(v, 1, 128, "tag key")?;
     if v.to_ascii_lowercase().starts_with("aws:") {
@@ -166,11 +178,28 @@ pub fn tag_key(v: &str) -> Check {
             "AWS reserves tag keys that start with `aws:`; choose another key",
         );
     }
-    Ok(())
+    tag_chars(v)
 }
 
 pub fn tag_value(v: &str) -> Check {
-    len_between(v, 0, 256, "tag value")
+    len_between(v, 0, 256, "tag value")?;
+    tag_chars(v)
+}
+
+fn tag_chars(v: &str) -> Check {
+    let allowed = |c: char| {
+        c.is_alphabetic()
+            || c.is_numeric()
+            || (c.is_whitespace() && !c.is_control())
+            || "_.:/=+-@".contains(c)
+    };
+    if let Some(bad) = v.chars().find(|c| !allowed(*c)) {
+        return problem(
+            format!("`{}` is not allowed in AWS tags", bad.escape_debug()),
+            "AWS tags hold letters, numbers, spaces and _ . : / = + - @",
+        );
+    }
+    Ok(())
 }
 
 /// A Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`) or an
@@ -225,6 +254,20 @@ mod tests {
         assert!(db_snapshot(&"a".repeat(255)).is_ok());
         assert!(db_snapshot("arn:aws:rds:eu-west-1:123456789012:snapshot:before-7").is_ok());
         assert!(db_snapshot("arn:aws:rds:eu-west-1:1234:snapshot:before-7").is_err());
+        assert!(
+            db_snapshot("arn:aws:rds:eu-west-1:123456789012:snapshot:rds:clover-2024-11-20-22-05")
+                .is_ok()
+        );
+        assert!(db_snapshot("rds:clover-prod-db-2024-11-20-22-05").is_ok());
+    }
+
+    #[test]
+    fn tags_follow_the_aws_character_rules() {
+        assert!(tag_key("cost-center").is_ok());
+        assert!(tag_value("žluťoučký kůň: a/b=c+d@e").is_ok());
+        assert!(tag_value("it's").is_err());
+        assert!(tag_value("a\nb").is_err());
+        assert!(tag_key("aws:owner").is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! One module per subcommand. Each takes its parsed arguments and injectable output streams
 //! and returns the process exit code, so the CLI tests can drive them in-process too.
 
+pub mod diff;
 pub mod explain;
 pub mod plan;
+pub mod render;
 pub mod schema;
 pub mod validate;
 
@@ -23,7 +25,38 @@ pub mod exit {
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
+    pub out_is_terminal: bool,
     pub err_is_terminal: bool,
+}
+
+/// Reads, validates and compiles one spec; on failure prints why and returns the exit code
+/// (1 for an invalid spec, 2 for an unreadable file).
+pub(crate) fn load_checked(
+    path: &std::path::Path,
+    io: &mut Io,
+) -> Result<(crate::spec::load::ValidSpec, crate::plan::Plan), u8> {
+    use crate::diagnostics::report::{self, FileReport, Format};
+    use crate::source::{Loaded, SourceFile};
+    let (file, errors) = match SourceFile::read(path) {
+        Ok(Loaded::Text(file)) => match crate::check(&file) {
+            Ok(checked) => return Ok(checked),
+            Err(errors) => (file, errors),
+        },
+        Ok(Loaded::Rejected(file, error)) => (file, vec![error]),
+        Err(e) => {
+            report_io(io, e);
+            return Err(exit::USAGE);
+        }
+    };
+    let color = report::color_enabled(io.err_is_terminal);
+    let _ = report::print(
+        &[FileReport { file, errors }],
+        Format::Human,
+        color,
+        io.out,
+        io.err,
+    );
+    Err(exit::INVALID)
 }
 
 /// Prints an I/O error as a diagnostic on stderr.

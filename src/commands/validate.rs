@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::{Io, exit, report_io};
+use super::{Io, exit};
+use crate::diagnostics::SpecError;
 use crate::diagnostics::report::{self, FileReport, Format};
-use crate::source::{Loaded, SourceFile};
+use crate::source::{Loaded, ReadError, SourceFile};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,9 +30,17 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
                 file,
                 errors: vec![error],
             }),
-            Err(e) => {
+            Err(ReadError::Io { path, source }) => {
                 unreadable = true;
-                report_io(io, e);
+                reports.push(FileReport {
+                    file: SourceFile::new(path.clone(), ""),
+                    errors: vec![SpecError::Unreadable {
+                        path,
+                        message: source.to_string(),
+                        span: (0, 0).into(),
+                        help: "check that the path exists and is a readable file".into(),
+                    }],
+                });
             }
         }
     }

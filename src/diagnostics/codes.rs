@@ -94,6 +94,12 @@ pub const CODES: &[CodeDoc] = &[
             memory or time.",
     },
     CodeDoc {
+        code: "io::read",
+        summary: "The file cannot be read",
+        explanation: "The path does not exist, is a directory or is not readable. The command \
+            exits with 2, a usage or I/O error, rather than 1.",
+    },
+    CodeDoc {
         code: "cloverlift::internal",
         summary: "A bug in cloverlift",
         explanation: "The tool reached a state it should not. Please report it with the spec.",

@@ -147,6 +147,19 @@ pub enum SpecError {
         help: String,
     },
 
+    /// The file could not be read at all (exit code 2, not 1); reported like the others so
+    /// every output format has one record per file.
+    #[error("cannot read {path}: {message}")]
+    #[diagnostic(code(io::read))]
+    Unreadable {
+        path: String,
+        message: String,
+        #[label("unreadable")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
     /// A bug in cloverlift, reported as a diagnostic rather than a panic.
     #[error("internal error: {message}")]
     #[diagnostic(code(cloverlift::internal))]
@@ -188,6 +201,7 @@ impl SpecError {
             | SpecError::Cycle { span, .. }
             | SpecError::UnsupportedVersion { span, .. }
             | SpecError::Internal { span, .. }
+            | SpecError::Unreadable { span, .. }
             | SpecError::Limit { span, .. } => span,
         };
         (span.offset(), span.len())

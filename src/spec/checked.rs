@@ -126,6 +126,10 @@ checked_strings! {
     Duration: "duration", Value, "duration", duration,
         pattern = "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$";
 
+    /// An IPv4 network in CIDR notation, e.g. `10.0.0.0/16`.
+    Ipv4Cidr: "ipv4_cidr", Value, "IPv4 CIDR block", ipv4_cidr,
+        pattern = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$";
+
     /// AWS region, e.g. `eu-west-1`.
     AwsRegion: "aws.region", Id, "AWS region", aws::region;
     /// EC2 instance id, `i-` and 8 or 17 hex digits.
@@ -225,10 +229,33 @@ fn plan_name(v: &str) -> Check {
     Ok(())
 }
 
+/// Characters RFC 3986 never allows in a URL, plus `\\` (which WHATWG parsers read as `/`,
+/// so a host check could be fooled) and `'` (kept out so URLs stay safe in shell words).
+fn url_chars_ok(v: &str) -> bool {
+    !v.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}'".contains(c) || !c.is_ascii())
+}
+
 fn server_url(v: &str) -> Check {
+    if !url_chars_ok(v) {
+        return problem(
+            "the URL holds characters a URL cannot (spaces, quotes, `\\`, non-ASCII)",
+            "percent-encode them, e.g. a space as %20",
+        );
+    }
     let Some((scheme, rest)) = v.split_once("://") else {
         return problem("not a URL", "use e.g. `https://clover.example.com/clover`");
     };
+    if rest
+        .split(['/', '?', '#'])
+        .next()
+        .is_some_and(|a| a.contains('@'))
+    {
+        return problem(
+            "credentials in the URL",
+            "give the user in `username` and the password as a secret reference",
+        );
+    }
     let host = url_host(rest);
     if host.is_empty() {
         return problem(
@@ -260,9 +287,30 @@ fn url_host(rest: &str) -> &str {
     host_port.split(':').next().unwrap_or(host_port)
 }
 
+fn ipv4_cidr(v: &str) -> Check {
+    let ok = v.split_once('/').is_some_and(|(addr, bits)| {
+        addr.parse::<std::net::Ipv4Addr>().is_ok()
+            && bits.parse::<u8>().is_ok_and(|b| b <= 32)
+            && !bits.starts_with('+')
+    });
+    if !ok {
+        return problem(
+            "not an IPv4 CIDR block",
+            "write the network as ADDRESS/BITS, e.g. `10.0.0.0/16`",
+        );
+    }
+    Ok(())
+}
+
 fn https_url(v: &str) -> Check {
+    if !url_chars_ok(v) {
+        return problem(
+            "the URL holds characters a URL cannot (spaces, quotes, `\\`, non-ASCII)",
+            "percent-encode them, e.g. `'` as %27",
+        );
+    }
     match v.strip_prefix("https://") {
-        Some(rest) if !url_host(rest).is_empty() && !v.contains(char::is_whitespace) => Ok(()),
+        Some(rest) if !url_host(rest).is_empty() => Ok(()),
         _ => problem("not an https URL", "use an https:// URL"),
     }
 }
@@ -432,6 +480,10 @@ mod tests {
         assert!(server_url("http://clover.example.com/clover").is_err());
         assert!(server_url("http://localhost.evil.com/clover").is_err());
         assert!(server_url("ftp://clover.example.com").is_err());
+        assert!(server_url("http://evil.com\\@localhost/clover").is_err());
+        assert!(server_url("http://user@localhost/clover").is_err());
+        assert!(server_url("https://exa mple.com/clover").is_err());
+        assert!(https_url("https://example.com/it's.war").is_err());
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub fn load(file: &SourceFile) -> Result<ValidSpec, Vec<SpecError>> {
         return Err(vec![err]);
     }
     errors.extend(validate::prune_other_clouds(&mut tree));
+    errors.extend(validate::tree_rules(&tree));
     let mut reader = Reader::new(&SCHEMA);
     let value = reader.read_document(&tree);
     errors.extend(reader.errors);

@@ -205,6 +205,10 @@ pub struct ToAws {
     pub security_group_ids: Option<Vec<SecurityGroupId>>,
     /// RDS DB instance class of the restored system database, e.g. `db.m6g.large`.
     pub db_instance_class: DbInstanceClass,
+    /// Network allowed to reach a created security group on ports 22, 80 and 443; the VPC's
+    /// own CIDR block when absent. Not used with `security_group_ids`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_cidr: Option<Ipv4Cidr>,
     /// Tags applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,

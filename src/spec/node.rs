@@ -48,18 +48,35 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scalar {
     pub text: String,
-    /// Plain (unquoted, untagged-as-string) scalars are the only ones YAML's core schema
-    /// resolves to null, booleans and numbers.
+    /// Plain (unquoted, not tagged `!!str` or `!`) scalars are the only ones YAML's core
+    /// schema resolves to null, booleans and numbers.
     pub plain: bool,
+    /// A core-schema tag (`!!int`, `!!float`, `!!bool`, `!!null`) that fixes the type.
+    pub tag: Option<CoreTag>,
+}
+
+/// The YAML 1.2 core-schema types a tag can name on a scalar (besides `!!str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreTag {
+    Null,
+    Bool,
+    Int,
+    Float,
 }
 
 impl Scalar {
+    /// Whether the core schema may resolve this scalar as `tag`.
+    fn may_be(&self, tag: CoreTag) -> bool {
+        self.plain && self.tag.is_none_or(|t| t == tag)
+    }
+
     pub fn is_null(&self) -> bool {
-        self.plain && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+        self.may_be(CoreTag::Null)
+            && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
     }
 
     pub fn as_bool(&self) -> Option<bool> {
-        if !self.plain {
+        if !self.may_be(CoreTag::Bool) {
             return None;
         }
         match self.text.as_str() {
@@ -69,12 +86,32 @@ impl Scalar {
         }
     }
 
+    /// Decimal, `0x` hexadecimal and `0o` octal integers, as the core schema reads them.
     pub fn as_int(&self) -> Option<i64> {
-        if !self.plain {
+        if !self.may_be(CoreTag::Int) {
             return None;
         }
-        let t = self.text.strip_prefix('+').unwrap_or(&self.text);
+        let t = self.text.as_str();
+        if let Some(hex) = t.strip_prefix("0x") {
+            return i64::from_str_radix(hex, 16).ok();
+        }
+        if let Some(oct) = t.strip_prefix("0o") {
+            return i64::from_str_radix(oct, 8).ok();
+        }
+        let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
         t.parse().ok()
+    }
+
+    pub fn is_float(&self) -> bool {
+        self.may_be(CoreTag::Float)
+            && (matches!(
+                self.text.as_str(),
+                ".inf" | "-.inf" | "+.inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN"
+            ) || (self.text.bytes().any(|b| b.is_ascii_digit())
+                && self.text.parse::<f64>().is_ok()))
     }
 }
 
@@ -86,7 +123,7 @@ impl Node {
             Kind::Seq(_) => "a list",
             Kind::Scalar(s) if s.is_null() => "nothing (null)",
             Kind::Scalar(s) if s.as_bool().is_some() => "a boolean",
-            Kind::Scalar(s) if s.as_int().is_some() => "a number",
+            Kind::Scalar(s) if s.as_int().is_some() || s.is_float() => "a number",
             Kind::Scalar(_) => "a string",
         }
     }

@@ -4,6 +4,7 @@
 
 use miette::SourceSpan;
 
+use super::checked::Version;
 use super::model::{Cloud, Hook, Spec, Strategy};
 use super::node::{Kind, Node};
 use crate::cloud::{self, Check, aws, azure, gcp};
@@ -15,9 +16,7 @@ pub fn validate(spec: &Spec, tree: &Node) -> Vec<SpecError> {
         tree,
         errors: Vec::new(),
     };
-    cloud_blocks(spec, &mut cx);
     strategy(spec, &mut cx);
-    version_order(spec, &mut cx);
     move_address(spec, &mut cx);
     snapshots(spec, &mut cx);
     gcp_zone(spec, &mut cx);
@@ -132,39 +131,60 @@ pub fn prune_other_clouds(tree: &mut Node) -> Vec<SpecError> {
     errors
 }
 
-/// `from.<cloud>` (and `to.<cloud>` for the architecture strategy) must exist.
-fn cloud_blocks(spec: &Spec, cx: &mut Cx) {
-    let chosen = spec.cloud;
-    let present = |side: &str| match (side, chosen) {
-        ("from", Cloud::Aws) => spec.from.aws.is_some(),
-        ("from", Cloud::Azure) => spec.from.azure.is_some(),
-        ("from", Cloud::Gcp) => spec.from.gcp.is_some(),
-        (_, Cloud::Aws) => spec.to.aws.is_some(),
-        (_, Cloud::Azure) => spec.to.azure.is_some(),
-        (_, Cloud::Gcp) => spec.to.gcp.is_some(),
+/// Rules that need only a few scalars of the tree, so they run even when other parts of the
+/// spec have errors: the block for `cloud:` must exist, and `to.version` must be newer.
+pub fn tree_rules(tree: &Node) -> Vec<SpecError> {
+    let mut errors = Vec::new();
+    let text = |path: &[&str]| {
+        tree.lookup(path)
+            .and_then(Node::as_scalar)
+            .map(|s| s.text.clone())
     };
-    let mut missing = |side: &str| {
-        let span = cx.key(&[side]);
-        cx.errors.push(SpecError::CloudMismatch {
-            message: format!(
-                "the spec's cloud is {0}, but `{side}.{0}` is missing",
-                chosen.as_str()
-            ),
-            span,
-            label: format!("no `{}` block here", chosen.as_str()),
-            help: format!(
-                "add `{side}.{}` describing the {} deployment",
-                chosen.as_str(),
-                if side == "from" { "running" } else { "new" }
-            ),
+    let chosen = text(&["cloud"]).and_then(|c| Cloud::ALL.into_iter().find(|k| k.as_str() == c));
+    let architecture = match text(&["strategy"]) {
+        None => true,
+        Some(s) => s == "architecture",
+    };
+    if let Some(chosen) = chosen {
+        for side in ["from", "to"] {
+            if side == "to" && !architecture {
+                continue;
+            }
+            let Some(entry) = tree.entry(side) else {
+                continue;
+            };
+            if entry.value.as_map().is_none() || entry.value.entry(chosen.as_str()).is_some() {
+                continue;
+            }
+            errors.push(SpecError::CloudMismatch {
+                message: format!(
+                    "the spec's cloud is {0}, but `{side}.{0}` is missing",
+                    chosen.as_str()
+                ),
+                span: entry.key_span.into(),
+                label: format!("no `{}` block here", chosen.as_str()),
+                help: format!(
+                    "add `{side}.{}` describing the {} deployment",
+                    chosen.as_str(),
+                    if side == "from" { "running" } else { "new" }
+                ),
+            });
+        }
+    }
+    let version = |path: &[&str]| text(path).and_then(|v| Version::try_from(v).ok());
+    if let (Some(from), Some(to)) = (version(&["from", "version"]), version(&["to", "version"]))
+        && to.triple() <= from.triple()
+    {
+        let span = |path: &[&str]| tree.lookup(path).map_or(tree.span, |n| n.span).into();
+        errors.push(SpecError::VersionOrder {
+            from: from.to_string(),
+            to: to.to_string(),
+            span: span(&["to", "version"]),
+            from_span: span(&["from", "version"]),
+            help: "an upgrade goes to a newer CloverDX version; check both versions".into(),
         });
-    };
-    if !present("from") {
-        missing("from");
     }
-    if spec.strategy == Strategy::Architecture && !present("to") {
-        missing("to");
-    }
+    errors
 }
 
 fn strategy(spec: &Spec, cx: &mut Cx) {
@@ -237,20 +257,6 @@ fn strategy(spec: &Spec, cx: &mut Cx) {
                 );
             }
         }
-    }
-}
-
-fn version_order(spec: &Spec, cx: &mut Cx) {
-    if spec.to.version.triple() <= spec.from.version.triple() {
-        let span = cx.value(&["to", "version"]);
-        let from_span = cx.value(&["from", "version"]);
-        cx.errors.push(SpecError::VersionOrder {
-            from: spec.from.version.to_string(),
-            to: spec.to.version.to_string(),
-            span,
-            from_span,
-            help: "an upgrade goes to a newer CloverDX version; check both versions".into(),
-        });
     }
 }
 
@@ -357,7 +363,11 @@ pub fn restore_point(v: &str) -> Check {
     if !shape_ok {
         return bad();
     }
-    let num = |r: std::ops::Range<usize>| main.get(r).and_then(|s| s.parse::<u32>().ok());
+    let num = |r: std::ops::Range<usize>| {
+        main.get(r)
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<u32>().ok())
+    };
     let (Some(year), Some(month), Some(day), Some(h), Some(m), Some(s)) = (
         num(0..4),
         num(5..7),
@@ -502,5 +512,6 @@ mod tests {
         assert!(restore_point("2026-11-20T22:00:00").is_err());
         assert!(restore_point("2026-11-20T22:00:00+01:00").is_err());
         assert!(restore_point("2026-13-01T00:00:00Z").is_err());
+        assert!(restore_point("+026-11-20T22:00:00Z").is_err());
     }
 }

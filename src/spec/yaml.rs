@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
-use super::node::{Entry, Kind, Node, Scalar, Span};
+use super::node::{CoreTag, Entry, Kind, Node, Scalar, Span};
 use crate::diagnostics::SpecError;
 use crate::source::SourceFile;
 
@@ -79,8 +79,11 @@ enum Frame {
         start: usize,
         anchor: usize,
         entries: Vec<Entry>,
-        key: Option<(String, Span)>,
+        /// The key waiting for its value, and whether it was a plain `<<` (a merge key).
+        key: Option<(String, Span, bool)>,
         seen: HashMap<String, Span>,
+        /// Values of `<<` merge keys, applied when the mapping ends.
+        merges: Vec<Node>,
     },
 }
 
@@ -143,24 +146,31 @@ impl<'a> Builder<'a> {
                 Flow::Go
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let plain = match tag_kind(tag.as_deref()) {
-                    TagKind::None => style == ScalarStyle::Plain,
-                    TagKind::Str => false,
-                    TagKind::OtherCore => style == ScalarStyle::Plain,
-                    TagKind::Custom(name) => return self.unsupported_tag(&name, span),
+                let (plain, tag) = match tag_kind(tag.as_deref()) {
+                    TagKind::None => (style == ScalarStyle::Plain, None),
+                    TagKind::Str => (false, None),
+                    TagKind::Core(core) => (style == ScalarStyle::Plain, Some(core)),
+                    TagKind::Collection(name) | TagKind::Custom(name) => {
+                        return self.unsupported_tag(&name, span);
+                    }
                 };
                 let node = Node {
                     span,
                     kind: Kind::Scalar(Scalar {
                         text: text.into_owned(),
                         plain,
+                        tag,
                     }),
                 };
                 self.complete(node, anchor)
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
-                if let TagKind::Custom(name) = tag_kind(tag.as_deref()) {
-                    return self.unsupported_tag(&name, span);
+                match tag_kind(tag.as_deref()) {
+                    TagKind::None | TagKind::Collection(_) => {}
+                    TagKind::Str | TagKind::Core(_) | TagKind::Custom(_) => {
+                        let name = tag.as_deref().map(full_tag).unwrap_or_default();
+                        return self.unsupported_tag(&name, span);
+                    }
                 }
                 if self.stack.len() >= MAX_DEPTH {
                     self.errors.push(SpecError::Limit {
@@ -179,6 +189,7 @@ impl<'a> Builder<'a> {
                         entries: Vec::new(),
                         key: None,
                         seen: HashMap::new(),
+                        merges: Vec::new(),
                     }
                 } else {
                     Frame::Seq {
@@ -205,10 +216,15 @@ impl<'a> Builder<'a> {
                     Frame::Map {
                         start,
                         anchor,
-                        entries,
+                        mut entries,
+                        merges,
                         ..
                     } => {
                         let last = entries.last().map(|e| e.value.span.end);
+                        if let Err(err) = merge(&mut entries, merges) {
+                            self.errors.push(err);
+                            return Flow::Stop;
+                        }
                         (start, anchor, Kind::Map(entries), last)
                     }
                 };
@@ -258,7 +274,7 @@ impl<'a> Builder<'a> {
 
     fn unsupported_tag(&mut self, name: &str, span: Span) -> Flow {
         self.errors.push(SpecError::Yaml {
-            message: format!("unsupported YAML tag `{name}`"),
+            message: format!("unsupported YAML tag `{}`", name.replace(CORE, "!!")),
             span: span.into(),
             help:
                 "specs are plain YAML; tags such as CloudFormation's `!Ref` belong in templates, \
@@ -286,7 +302,11 @@ impl<'a> Builder<'a> {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
-                entries, key, seen, ..
+                entries,
+                key,
+                seen,
+                merges,
+                ..
             }) => match key.take() {
                 None => {
                     let Kind::Scalar(scalar) = node.kind else {
@@ -297,9 +317,11 @@ impl<'a> Builder<'a> {
                         });
                         return Flow::Stop;
                     };
-                    *key = Some((scalar.text, node.span));
+                    let is_merge = scalar.plain && scalar.text == "<<";
+                    *key = Some((scalar.text, node.span, is_merge));
                 }
-                Some((name, key_span)) => {
+                Some((_, _, true)) => merges.push(node),
+                Some((name, key_span, false)) => {
                     if let Some(first) = seen.get(&name) {
                         self.errors.push(SpecError::DuplicateKey {
                             help: format!(
@@ -325,20 +347,69 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Applies YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`): keys written in the mapping win,
+/// then earlier merged mappings over later ones.
+fn merge(entries: &mut Vec<Entry>, merges: Vec<Node>) -> Result<(), SpecError> {
+    for source in merges {
+        let maps = match source.kind {
+            Kind::Map(m) => vec![m],
+            Kind::Seq(items) => items
+                .into_iter()
+                .map(|n| match n.kind {
+                    Kind::Map(m) => Ok(m),
+                    _ => Err(merge_error(n.span)),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Kind::Scalar(_) => return Err(merge_error(source.span)),
+        };
+        for map in maps {
+            for entry in map {
+                if !entries.iter().any(|e| e.key == entry.key) {
+                    entries.push(entry);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn merge_error(span: Span) -> SpecError {
+    SpecError::Yaml {
+        message: "a merge key `<<` takes a mapping or a list of mappings".into(),
+        span: span.into(),
+        help: "merge an anchored mapping, e.g. `<<: *defaults`".into(),
+    }
+}
+
 enum TagKind {
     None,
+    /// `!!str`, or the non-specific `!`: the scalar is a string whatever it looks like.
     Str,
-    OtherCore,
+    /// `!!null`, `!!bool`, `!!int`, `!!float`: the core type the scalar must have.
+    Core(CoreTag),
+    /// `!!map`, `!!seq`: fine on collections, wrong on scalars.
+    Collection(String),
     Custom(String),
 }
 
+const CORE: &str = "tag:yaml.org,2002:";
+
+/// The tag as written in full: `tag:yaml.org,2002:str`, `!`, `!Ref`.
+fn full_tag(t: &Tag) -> String {
+    format!("{}{}", t.handle, t.suffix)
+}
+
 fn tag_kind(tag: Option<&Tag>) -> TagKind {
-    match tag {
-        None => TagKind::None,
-        Some(t) if t.is_yaml_core_schema() && t.suffix == "str" => TagKind::Str,
-        Some(t) if t.is_yaml_core_schema() => TagKind::OtherCore,
-        // A lone `!` is YAML's "non-specific" tag: it just forces a string.
-        Some(t) if t.handle == "!" && t.suffix.is_empty() => TagKind::Str,
-        Some(t) => TagKind::Custom(t.to_string()),
+    let Some(t) = tag else { return TagKind::None };
+    let full = full_tag(t);
+    match full.strip_prefix(CORE) {
+        Some("str") => TagKind::Str,
+        Some("null") => TagKind::Core(CoreTag::Null),
+        Some("bool") => TagKind::Core(CoreTag::Bool),
+        Some("int") => TagKind::Core(CoreTag::Int),
+        Some("float") => TagKind::Core(CoreTag::Float),
+        Some("map" | "seq") => TagKind::Collection(full),
+        _ if full == "!" => TagKind::Str,
+        _ => TagKind::Custom(full),
     }
 }

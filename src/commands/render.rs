@@ -1,0 +1,50 @@
+//! `cloverlift render SPEC --out DIR`: writes the templates, their parameters and the plan.
+
+use std::path::PathBuf;
+
+use super::{Io, exit, load_checked, report_io};
+use crate::render::{self, TemplateSource};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The spec file (`-` reads standard input).
+    #[arg(value_name = "SPEC")]
+    pub file: PathBuf,
+    /// Directory to write the files into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Directory of template overrides (`aws/cloudformation.yaml.hbs`, partials, …).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+pub fn run(args: &Args, io: &mut Io) -> u8 {
+    let (valid, plan) = match load_checked(&args.file, io) {
+        Ok(checked) => checked,
+        Err(code) => return code,
+    };
+    let source = TemplateSource {
+        override_dir: args.templates.clone(),
+    };
+    let artifacts = match render::render(&valid, &plan, &source) {
+        Ok(a) => a,
+        Err(e) => {
+            report_io(io, e);
+            return exit::USAGE;
+        }
+    };
+    if let Err(e) = render::write(&artifacts, &args.out) {
+        report_io(io, e);
+        return exit::USAGE;
+    }
+    for name in artifacts.files.keys() {
+        let _ = writeln!(io.err, "wrote {}", args.out.join(name).display());
+    }
+    if !artifacts.discovered.is_empty() {
+        let _ = writeln!(io.err, "parameters that `cloverlift apply` discovers:");
+        for d in &artifacts.discovered {
+            let _ = writeln!(io.err, "  {}: {}", d.parameter, d.from);
+        }
+    }
+    exit::OK
+}

@@ -1,0 +1,242 @@
+//! AWS CloudFormation: the new deployment for the architecture strategy, or the SSM document
+//! that upgrades clover.war in place for the war strategy; each with its parameters file in the
+//! form `aws cloudformation create-stack --parameters file://…` takes.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::engine::{Engine, Syntax};
+use super::{Artifacts, Discovered, RenderFailure, tags};
+use crate::spec::model::{Spec, Strategy, ToAws};
+
+/// The device the CloverDX AMI mounts at /var/clover (CloverDX AWS upgrade guide).
+pub const DATA_DEVICE: &str = "/dev/sdf";
+/// Ports the CloverDX offering opens: SSH, HTTP, HTTPS.
+pub const PORTS: [u16; 3] = [22, 80, 443];
+/// PostgreSQL, the system database's engine on RDS.
+pub const DB_PORT: u16 = 5432;
+/// How long one run of the war document may take (download, checks, service start).
+const WAR_STEP_TIMEOUT_SECS: u64 = 1800;
+
+/// Parameter values `render` knows, and the ones `apply` discovers.
+#[derive(Default)]
+struct Parameters {
+    known: BTreeMap<&'static str, String>,
+    discovered: Vec<Discovered>,
+}
+
+impl Parameters {
+    fn set(&mut self, key: &'static str, value: impl ToString) {
+        self.known.insert(key, value.to_string());
+    }
+
+    fn discover(&mut self, key: &'static str, from: impl Into<String>) {
+        self.discovered.push(Discovered {
+            parameter: key,
+            from: from.into(),
+        });
+    }
+
+    fn file(&self) -> String {
+        let list: Vec<Value> = self
+            .known
+            .iter()
+            .map(|(k, v)| json!({ "ParameterKey": k, "ParameterValue": v }))
+            .collect();
+        let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+pub fn render(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
+    match (spec.strategy, &spec.to.aws) {
+        (Strategy::Architecture, Some(to)) => architecture(engine, spec, to),
+        (Strategy::War, _) => war(engine, spec),
+        // Validation guarantees `to.aws` for the architecture strategy on AWS.
+        (Strategy::Architecture, None) => Err(RenderFailure::Template {
+            name: "aws/cloudformation.yaml".into(),
+            message: "the spec has no `to.aws` block".into(),
+        }),
+    }
+}
+
+fn common(spec: &Spec, extra: &BTreeMap<String, String>) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), json!(spec.name));
+    m.insert("from_version".into(), json!(spec.from.version));
+    m.insert("to_version".into(), json!(spec.to.version));
+    m.insert(
+        "tags".into(),
+        json!(tags(
+            spec.name.as_str(),
+            spec.from.version.as_str(),
+            spec.to.version.as_str(),
+            extra
+        )),
+    );
+    m
+}
+
+fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, RenderFailure> {
+    let mut p = Parameters::default();
+    p.set("ImageId", &to.image_id);
+    p.set("InstanceType", &to.instance_type);
+    p.set("KeyName", &to.key_name);
+    p.set("SubnetId", &to.subnet_id);
+    p.set("DBInstanceClass", &to.db_instance_class);
+    p.set("NewPublicAddress", "true");
+    p.discover(
+        "AvailabilityZone",
+        "the availability zone of to.aws.subnet_id (ec2:DescribeSubnets)",
+    );
+    p.discover("VpcId", "the VPC of to.aws.subnet_id (ec2:DescribeSubnets)");
+    if let Some(from) = &spec.from.aws {
+        p.discover(
+            "DBSubnetGroupName",
+            format!(
+                "the DB subnet group of {} (rds:DescribeDBInstances)",
+                from.db_instance
+            ),
+        );
+    }
+    let create_group = to.security_group_ids.is_none();
+    if create_group {
+        match &to.ingress_cidr {
+            Some(cidr) => p.set("AllowedCidr", cidr),
+            None => p.discover(
+                "AllowedCidr",
+                "the CIDR block of the VPC (ec2:DescribeVpcs)",
+            ),
+        }
+    }
+    match &spec.snapshots {
+        Some(s) => {
+            p.set("DataSnapshotId", &s.data);
+            p.set("DatabaseSnapshot", &s.database);
+        }
+        None => {
+            p.discover(
+                "DataSnapshotId",
+                "the snapshot taken by the snapshot-data step",
+            );
+            p.discover(
+                "DatabaseSnapshot",
+                "the snapshot taken by the snapshot-database step",
+            );
+        }
+    }
+    p.discovered.sort_by_key(|d| d.parameter);
+
+    let mut context = common(spec, &to.tags);
+    let name = spec.name.as_str();
+    let describe = format!(
+        "CloverDX Server {} next to {} from its snapshots (cloverlift plan {name})",
+        spec.to.version, spec.from.version
+    );
+    let extra = json!({
+        "description": describe,
+        "discovered": p.discovered.iter().map(|d| d.parameter).collect::<Vec<_>>(),
+        "role_description": format!("CloverDX Server {} ({name}): SSM access", spec.to.version),
+        "create_security_group": create_group,
+        "security_group_ids": to.security_group_ids.clone().unwrap_or_default(),
+        "instance_group_description": format!("CloverDX Server {} ({name})", spec.to.version),
+        "database_group_description": format!("CloverDX system database ({name}): PostgreSQL from the server"),
+        "ports": PORTS,
+        "db_port": DB_PORT,
+        "data_device": DATA_DEVICE,
+        "instance_name": format!("{name}-clover"),
+        "data_volume_name": format!("{name}-data"),
+    });
+    if let Value::Object(more) = extra {
+        context.extend(more);
+    }
+    let template = engine.render(
+        "aws/cloudformation.yaml",
+        Syntax::Json,
+        &Value::Object(context),
+    )?;
+    let mut files = BTreeMap::new();
+    files.insert("cloudformation.yaml".to_owned(), template);
+    files.insert("cloudformation.parameters.json".to_owned(), p.file());
+    Ok(Artifacts {
+        files,
+        discovered: p.discovered,
+    })
+}
+
+fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
+    let script = super::war::script(engine, spec)?;
+    let mut p = Parameters::default();
+    if let Some(war) = &spec.to.war {
+        p.set("WarSha256", &war.sha256);
+        match (&war.url, &war.file) {
+            (Some(url), _) => p.set("WarUrl", url),
+            (None, _) => p.discover(
+                "WarUrl",
+                "a presigned URL of to.war.file, which apply uploads before the replace-war step",
+            ),
+        }
+    }
+    let mut context = common(spec, &BTreeMap::new());
+    let extra = json!({
+        "description": format!(
+            "In-place upgrade of CloverDX Server {} to {} (cloverlift plan {})",
+            spec.from.version, spec.to.version, spec.name
+        ),
+        "document_description": format!(
+            "cloverlift {}: stop clover, replace clover.war after checking its sha256, start clover",
+            spec.name
+        ),
+        "discovered": p.discovered.iter().map(|d| d.parameter).collect::<Vec<_>>(),
+        "timeout_seconds": WAR_STEP_TIMEOUT_SECS,
+        "run_command": run_command(&script),
+    });
+    if let Value::Object(more) = extra {
+        context.extend(more);
+    }
+    let template = engine.render(
+        "aws/war-cloudformation.yaml",
+        Syntax::Json,
+        &Value::Object(context),
+    )?;
+    let mut files = BTreeMap::new();
+    files.insert("cloudformation.yaml".to_owned(), template);
+    files.insert("cloudformation.parameters.json".to_owned(), p.file());
+    files.insert("war-upgrade.sh".to_owned(), script);
+    Ok(Artifacts {
+        files,
+        discovered: p.discovered,
+    })
+}
+
+/// The SSM `runCommand` lines: write the reviewed script to a temporary file (a quoted
+/// here-document, so nothing in it is expanded) and run it with the document's parameters,
+/// whose allowed patterns keep them free of quotes and whitespace.
+fn run_command(script: &str) -> Vec<String> {
+    const END: &str = "CLOVERLIFT_WAR_UPGRADE_SCRIPT";
+    let mut lines = vec![
+        "set -euo pipefail".to_owned(),
+        "script=\"$(mktemp /var/tmp/cloverlift-war-upgrade.XXXXXX)\"".to_owned(),
+        "trap 'rm -f \"$script\"' EXIT".to_owned(),
+        format!("cat > \"$script\" <<'{END}'"),
+    ];
+    lines.extend(script.lines().map(str::to_owned));
+    lines.push(END.to_owned());
+    lines.push("bash \"$script\" '{{ action }}' '{{ warUrl }}' '{{ warSha256 }}'".to_owned());
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_command;
+
+    #[test]
+    fn run_command_embeds_the_script_verbatim() {
+        let lines = run_command("echo 'a'\necho \"$b\"");
+        assert!(lines.contains(&"echo 'a'".to_owned()));
+        assert!(lines.contains(&"echo \"$b\"".to_owned()));
+        assert_eq!(lines.last().map(|l| l.starts_with("bash ")), Some(true));
+    }
+}

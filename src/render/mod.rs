@@ -1,0 +1,109 @@
+//! The render stage: a compiled plan becomes reviewable files (templates, parameters, the
+//! plan itself). Rendering is pure: the same spec gives the same bytes on every machine.
+
+pub mod aws;
+pub mod engine;
+pub mod escape;
+pub mod war;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::plan::Plan;
+use crate::spec::load::ValidSpec;
+use crate::spec::model::Cloud;
+pub use engine::TemplateSource;
+
+/// Rendered files by name, in name order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Artifacts {
+    pub files: BTreeMap<String, String>,
+    /// Template parameters `render` cannot know and `apply` discovers, with where from.
+    pub discovered: Vec<Discovered>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Discovered {
+    pub parameter: &'static str,
+    pub from: String,
+}
+
+/// Why rendering failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RenderFailure {
+    #[error("template `{name}`: {message}")]
+    #[diagnostic(
+        code(render::template),
+        help("check the template (or your --templates override) at the line given")
+    )]
+    Template { name: String, message: String },
+
+    #[error("cannot read or write {path}: {message}")]
+    #[diagnostic(code(render::io), help("check the path and its permissions"))]
+    Io { path: String, message: String },
+
+    #[error("cloverlift cannot render {cloud} templates yet")]
+    #[diagnostic(
+        code(render::unsupported_cloud),
+        help("`plan` works for every cloud; rendering for this cloud is not in this build")
+    )]
+    UnsupportedCloud { cloud: &'static str },
+}
+
+/// Renders every file of the plan.
+pub fn render(
+    valid: &ValidSpec,
+    plan: &Plan,
+    source: &TemplateSource,
+) -> Result<Artifacts, RenderFailure> {
+    let engine = engine::Engine::new(source)?;
+    let mut artifacts = match valid.spec.cloud {
+        Cloud::Aws => aws::render(&engine, &valid.spec)?,
+        other => {
+            return Err(RenderFailure::UnsupportedCloud {
+                cloud: other.as_str(),
+            });
+        }
+    };
+    artifacts.files.insert(
+        "plan.json".into(),
+        crate::plan::format::json::render(plan, &valid.spec),
+    );
+    Ok(artifacts)
+}
+
+/// Writes the artifacts into `dir` (created if needed). Each file is written to a temporary
+/// name and renamed, so a reader never sees half a file.
+pub fn write(artifacts: &Artifacts, dir: &Path) -> Result<(), RenderFailure> {
+    let io = |path: &Path, e: std::io::Error| RenderFailure::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for (name, text) in &artifacts.files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// The standard tags every new resource carries, then the spec's own, in key order.
+pub fn tags(
+    name: &str,
+    from: &str,
+    to: &str,
+    extra: &BTreeMap<String, String>,
+) -> Vec<serde_json::Value> {
+    let mut all: BTreeMap<String, String> = BTreeMap::new();
+    all.insert("cloverlift:plan".into(), name.into());
+    all.insert("cloverlift:from-version".into(), from.into());
+    all.insert("cloverlift:to-version".into(), to.into());
+    for (k, v) in extra {
+        all.insert(k.clone(), v.clone());
+    }
+    all.into_iter()
+        .map(|(k, v)| serde_json::json!({ "Key": k, "Value": v }))
+        .collect()
+}

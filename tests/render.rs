@@ -1,0 +1,514 @@
+//! `cloverlift render` and `cloverlift diff` for AWS: golden files, byte-stability, cfn-lint as
+//! the oracle, escaping of hostile values, secrets that never reach the output, template
+//! overrides. Regenerate the golden files after an intended change with
+//! `UPDATE_GOLDEN=1 cargo test --test render`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{rel, root, run, yaml_files};
+
+fn aws_plans() -> Vec<PathBuf> {
+    yaml_files("plans")
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("aws-"))
+        })
+        .collect()
+}
+
+fn render_to(spec: &str, out: &Path, extra: &[&str]) -> common::Output {
+    let mut args = vec!["render", spec, "--out", out.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
+fn files_in(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("out dir")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_owned();
+            (name, std::fs::read_to_string(&p).expect("rendered file"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// cfn-lint from `$CFN_LINT`, else from PATH. CI must have it (scripts/test installs it).
+fn cfn_lint() -> Option<String> {
+    let candidate = std::env::var("CFN_LINT").unwrap_or_else(|_| "cfn-lint".into());
+    let ok = std::process::Command::new(&candidate)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "cfn-lint is missing; scripts/test installs it into its venv"
+    );
+    eprintln!("cfn-lint not installed; skipping the lint assertions");
+    None
+}
+
+/// Runs cfn-lint once over all templates; zero errors and zero warnings are required
+/// (cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational).
+fn assert_lint_clean(templates: &[PathBuf]) {
+    let Some(lint) = cfn_lint() else { return };
+    let out = std::process::Command::new(lint)
+        .args(["--format", "parseable"])
+        .args(templates)
+        .output()
+        .expect("run cfn-lint");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 8,
+        "cfn-lint found problems (exit {code}):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_aws_example_matches_its_golden_files_and_passes_cfn_lint() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut templates = Vec::new();
+    let mut stale = Vec::new();
+    let plans = aws_plans();
+    assert!(plans.len() >= 4, "AWS examples missing");
+    for spec in plans {
+        let stem = spec
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem")
+            .to_owned();
+        let out_dir = tmp.path().join(&stem);
+        let out = render_to(&rel(&spec), &out_dir, &[]);
+        assert_eq!(out.code, 0, "{}: {}", rel(&spec), out.stderr);
+        let golden_dir = root().join("tests/golden/render").join(&stem);
+        let rendered = files_in(&out_dir);
+        let names: Vec<&str> = rendered.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"cloudformation.yaml"));
+        assert!(names.contains(&"cloudformation.parameters.json"));
+        assert!(names.contains(&"plan.json"));
+        if update {
+            let _ = std::fs::remove_dir_all(&golden_dir);
+            std::fs::create_dir_all(&golden_dir).expect("golden dir");
+        }
+        for (name, text) in &rendered {
+            let golden = golden_dir.join(name);
+            if update {
+                std::fs::write(&golden, text).expect("write golden");
+            } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+                stale.push(rel(&golden));
+            }
+        }
+        templates.push(out_dir.join("cloudformation.yaml"));
+    }
+    assert!(
+        stale.is_empty(),
+        "rendered files differ from {stale:?}; if intended, run UPDATE_GOLDEN=1 cargo test --test render"
+    );
+    assert_lint_clean(&templates);
+}
+
+#[test]
+fn renders_are_byte_identical() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for spec in aws_plans() {
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        assert_eq!(render_to(&rel(&spec), &a, &[]).code, 0);
+        assert_eq!(render_to(&rel(&spec), &b, &[]).code, 0);
+        assert_eq!(files_in(&a), files_in(&b), "{}", rel(&spec));
+        std::fs::remove_dir_all(&a).expect("clean");
+        std::fs::remove_dir_all(&b).expect("clean");
+    }
+}
+
+#[test]
+fn parameters_file_is_the_create_stack_list_form() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = render_to("plans/aws-existing-snapshots.yaml", tmp.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(tmp.path().join("cloudformation.parameters.json"))
+        .expect("parameters");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&text).expect("a JSON list");
+    let get = |key: &str| {
+        list.iter()
+            .find(|p| p["ParameterKey"] == key)
+            .map(|p| p["ParameterValue"].clone())
+    };
+    assert_eq!(get("DataSnapshotId"), Some("snap-0fedcba9876543210".into()));
+    assert_eq!(
+        get("DatabaseSnapshot"),
+        Some("arn:aws:rds:us-east-1:123456789012:snapshot:clover-staging-db-nightly".into())
+    );
+    assert_eq!(get("DBSubnetGroupName"), None, "apply discovers it");
+    for p in &list {
+        assert_eq!(p.as_object().map(|o| o.len()), Some(2), "only the two keys");
+    }
+    assert!(
+        out.stderr.contains("DBSubnetGroupName"),
+        "render says what apply discovers"
+    );
+}
+
+/// A spec whose free-text fields carry YAML indicators, CloudFormation-looking text and
+/// unicode within what AWS allows in tags, and quotes, `{{` and `#` in the key pair name.
+fn hostile_spec() -> String {
+    let base = std::fs::read_to_string(root().join("plans/aws-prod.yaml")).expect("example");
+    base.replace(
+        "    tags: { team: data-platform, cost-center: \"4711\" }\n",
+        concat!(
+            "    tags:\n",
+            "      \"a: b\": \"- item: x\"\n",
+            "      colon: \"Ref: Instance\"\n",
+            "      getatt: \"Fn::GetAtt: Instance.PrivateIp\"\n",
+            "      at: \"@anchor =x +y /z\"\n",
+            "      unicode: \"žluťoučký kůň 北京\"\n",
+            "      spaces: \"  leading and trailing  \"\n",
+        ),
+    )
+    .replace("key_name: ops", "key_name: \"ops'\\\"{{x}}: #!Ref\"")
+}
+
+fn parse_rendered(path: &Path) -> cloverlift::spec::node::Node {
+    let text = std::fs::read_to_string(path).expect("template");
+    let file = cloverlift::source::SourceFile::new(path.display().to_string(), text);
+    let (tree, errors) = cloverlift::spec::yaml::parse(&file);
+    assert!(errors.is_empty(), "rendered YAML parses: {errors:?}");
+    tree.expect("a document")
+}
+
+fn resource_names(t: &cloverlift::spec::node::Node) -> Vec<String> {
+    t.lookup(&["Resources"])
+        .and_then(|r| r.as_map())
+        .map(|m| m.iter().map(|e| e.key.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The value of tag `key` on the instance in a parsed template.
+fn instance_tag(tree: &cloverlift::spec::node::Node, key: &str) -> Option<String> {
+    let tags = tree.lookup(&["Resources", "Instance", "Properties", "Tags"])?;
+    let cloverlift::spec::node::Kind::Seq(items) = &tags.kind else {
+        return None;
+    };
+    items.iter().find_map(|item| {
+        let k = item.lookup(&["Key"])?.as_scalar()?;
+        if k.text != key {
+            return None;
+        }
+        item.lookup(&["Value"])?.as_scalar().map(|v| v.text.clone())
+    })
+}
+
+#[test]
+fn hostile_values_stay_data_and_add_no_resources() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = tmp.path().join("hostile.yaml");
+    std::fs::write(&spec, hostile_spec()).expect("write spec");
+    let check = run(
+        &[
+            "validate",
+            "--format",
+            "short",
+            spec.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert_eq!(check.code, 0, "the hostile spec is valid: {}", check.stderr);
+    let (hostile, plain) = (tmp.path().join("hostile"), tmp.path().join("plain"));
+    assert_eq!(
+        render_to(spec.to_str().expect("path"), &hostile, &[]).code,
+        0
+    );
+    assert_eq!(render_to("plans/aws-prod.yaml", &plain, &[]).code, 0);
+    let tree = parse_rendered(&hostile.join("cloudformation.yaml"));
+    let plain_tree = parse_rendered(&plain.join("cloudformation.yaml"));
+    assert_eq!(
+        resource_names(&tree),
+        resource_names(&plain_tree),
+        "no resource added or lost"
+    );
+    for (key, value) in [
+        ("a: b", "- item: x"),
+        ("colon", "Ref: Instance"),
+        ("getatt", "Fn::GetAtt: Instance.PrivateIp"),
+        ("at", "@anchor =x +y /z"),
+        ("unicode", "žluťoučký kůň 北京"),
+        ("spaces", "  leading and trailing  "),
+    ] {
+        assert_eq!(
+            instance_tag(&tree, key).as_deref(),
+            Some(value),
+            "tag {key}"
+        );
+    }
+    let params: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(hostile.join("cloudformation.parameters.json")).expect("params"),
+    )
+    .expect("parameters parse");
+    let key_name = params
+        .iter()
+        .find(|p| p["ParameterKey"] == "KeyName")
+        .map(|p| p["ParameterValue"].clone());
+    assert_eq!(key_name, Some("ops'\"{{x}}: #!Ref".into()));
+    assert_lint_clean(&[hostile.join("cloudformation.yaml")]);
+}
+
+/// Escaping does not rely on validation: values that validation refuses (quotes, newlines,
+/// handlebars, YAML and CloudFormation syntax, bidi controls) are pushed straight into the
+/// renderer and still come out as the same single strings.
+#[test]
+fn escaping_holds_for_values_validation_would_refuse() {
+    let text = std::fs::read_to_string(root().join("plans/aws-prod.yaml")).expect("example");
+    let file = cloverlift::source::SourceFile::new("aws-prod.yaml", text);
+    let (mut valid, plan) = cloverlift::check(&file).expect("valid example");
+    let nasty = [
+        ("quote\"s", "it's \"quoted\"\\"),
+        ("newline", "line1\nline2: {x}\n- item\r\n"),
+        ("handlebars", "{{name}} {{{raw}}} {{> partial}}"),
+        (
+            "yaml",
+            "&anchor *alias !Ref Foo | > # comment: [1, 2] {a: b} ---",
+        ),
+        ("cfn", "!GetAtt Instance.PrivateIp ${AWS::Region}"),
+        ("controls", "bell\u{7} bidi\u{202e} nul\u{0}"),
+    ];
+    let tags = &mut valid.spec.to.aws.as_mut().expect("aws").tags;
+    for (k, v) in nasty {
+        tags.insert(k.to_owned(), v.to_owned());
+    }
+    let artifacts = cloverlift::render::render(&valid, &plan, &Default::default()).expect("render");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    cloverlift::render::write(&artifacts, tmp.path()).expect("write");
+    let tree = parse_rendered(&tmp.path().join("cloudformation.yaml"));
+    let baseline = cloverlift::render::render(
+        &cloverlift::check(&cloverlift::source::SourceFile::new(
+            "aws-prod.yaml",
+            std::fs::read_to_string(root().join("plans/aws-prod.yaml")).expect("example"),
+        ))
+        .expect("valid")
+        .0,
+        &plan,
+        &Default::default(),
+    )
+    .expect("render");
+    let base_dir = tmp.path().join("base");
+    cloverlift::render::write(&baseline, &base_dir).expect("write");
+    assert_eq!(
+        resource_names(&tree),
+        resource_names(&parse_rendered(&base_dir.join("cloudformation.yaml")))
+    );
+    for (k, v) in nasty {
+        assert_eq!(instance_tag(&tree, k).as_deref(), Some(v), "tag {k}");
+    }
+}
+
+#[test]
+fn tags_outside_the_aws_character_set_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = tmp.path().join("bad-tag.yaml");
+    let text = std::fs::read_to_string(root().join("plans/aws-prod.yaml"))
+        .expect("example")
+        .replace("team: data-platform", "team: \"it's {{x}}\"");
+    std::fs::write(&spec, text).expect("spec");
+    let out = run(
+        &["validate", "--format", "json", spec.to_str().expect("path")],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("spec::invalid_value"), "{}", out.stdout);
+}
+
+#[test]
+fn secrets_never_reach_rendered_files() {
+    const CANARY: &str = "canary-7f3a9c1e-do-not-leak";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let license = tmp.path().join("license.lic");
+    std::fs::write(&license, CANARY).expect("license");
+    let spec_text = std::fs::read_to_string(root().join("plans/aws-prod.yaml"))
+        .expect("example")
+        .replace(
+            "license: { file: licenses/cloverdx-7.lic }",
+            &format!("license: {{ file: {} }}", license.display()),
+        );
+    let spec = tmp.path().join("spec.yaml");
+    std::fs::write(&spec, spec_text).expect("spec");
+    let out_dir = tmp.path().join("out");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .args(["render", spec.to_str().expect("path"), "--out"])
+        .arg(&out_dir)
+        .env("CLOVER_PASSWORD", CANARY)
+        .output()
+        .expect("render");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, text) in files_in(&out_dir) {
+        assert!(!text.contains(CANARY), "{name} leaks a secret");
+    }
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(CANARY));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(CANARY));
+}
+
+#[test]
+fn template_overrides_add_resources_and_unsafe_ones_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let partials = tmp.path().join("templates/aws/partials");
+    std::fs::create_dir_all(&partials).expect("dirs");
+    std::fs::write(
+        partials.join("extra-resources.hbs"),
+        concat!(
+            "\n  UpgradeTopic:\n",
+            "    Type: AWS::SNS::Topic\n",
+            "    Properties:\n",
+            "      TopicName: {{json name}}\n",
+        ),
+    )
+    .expect("partial");
+    let templates = tmp.path().join("templates");
+    let out_dir = tmp.path().join("out");
+    let out = render_to(
+        "plans/aws-prod.yaml",
+        &out_dir,
+        &["--templates", templates.to_str().expect("path")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(out_dir.join("cloudformation.yaml")).expect("template");
+    assert!(text.contains("  UpgradeTopic:\n    Type: AWS::SNS::Topic\n"));
+    assert!(text.contains("TopicName: \"prod-eu\""));
+    assert_lint_clean(&[out_dir.join("cloudformation.yaml")]);
+
+    std::fs::write(partials.join("extra-resources.hbs"), "  X: {{{name}}}\n").expect("partial");
+    let out = render_to(
+        "plans/aws-prod.yaml",
+        &tmp.path().join("bad"),
+        &["--templates", templates.to_str().expect("path")],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("render::template"), "{}", out.stderr);
+    assert!(out.stderr.contains("triple-stash"), "{}", out.stderr);
+
+    std::fs::write(
+        partials.join("extra-resources.hbs"),
+        "  X: {{json no_such_value}}\n",
+    )
+    .expect("partial");
+    let out = render_to(
+        "plans/aws-prod.yaml",
+        &tmp.path().join("strict"),
+        &["--templates", templates.to_str().expect("path")],
+    );
+    assert_eq!(
+        out.code, 2,
+        "a missing variable is an error, not an empty string"
+    );
+    assert!(out.stderr.contains("no_such_value"), "{}", out.stderr);
+}
+
+#[test]
+fn invalid_specs_render_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = render_to("tests/invalid/cycle.yaml", &tmp.path().join("out"), &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        !tmp.path().join("out").exists(),
+        "nothing written for an invalid spec"
+    );
+}
+
+#[test]
+fn war_strategy_renders_the_ssm_document_and_the_script() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = render_to("plans/aws-war.yaml", tmp.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let script = std::fs::read_to_string(tmp.path().join("war-upgrade.sh")).expect("script");
+    assert!(script.contains("readonly webapps='/opt/clover/tomcat/webapps'"));
+    assert!(script.contains("sha256sum --check"));
+    let template = std::fs::read_to_string(tmp.path().join("cloudformation.yaml")).expect("cfn");
+    assert!(template.contains("Type: AWS::SSM::Document"));
+    // The script inside the document is the reviewed file, line for line.
+    for line in script.lines().filter(|l| !l.trim().is_empty()) {
+        let literal = serde_json::Value::from(line).to_string();
+        assert!(
+            template.contains(&literal),
+            "script line missing from the document: {line}"
+        );
+    }
+    // `bash -n` parses the script where bash exists.
+    if let Ok(status) = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(tmp.path().join("war-upgrade.sh"))
+        .status()
+    {
+        assert!(status.success(), "war-upgrade.sh does not parse");
+    }
+}
+
+#[test]
+fn diff_shows_changes_per_file_and_gates_on_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let changed = tmp.path().join("changed.yaml");
+    let text = std::fs::read_to_string(root().join("plans/aws-prod.yaml"))
+        .expect("example")
+        .replace("instance_type: m6i.xlarge", "instance_type: m6i.2xlarge");
+    std::fs::write(&changed, text).expect("spec");
+    let out = run(
+        &[
+            "diff",
+            "plans/aws-prod.yaml",
+            changed.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("--- a/cloudformation.parameters.json"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("-    \"ParameterValue\": \"m6i.xlarge\"")
+    );
+    assert!(
+        out.stdout
+            .contains("+    \"ParameterValue\": \"m6i.2xlarge\"")
+    );
+    assert!(
+        !out.stdout.contains("a/cloudformation.yaml"),
+        "the template itself is unchanged"
+    );
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "no colour without a terminal"
+    );
+
+    let same = run(
+        &["diff", "plans/aws-prod.yaml", "plans/aws-prod.yaml"],
+        None,
+    );
+    assert_eq!(same.code, 0);
+    assert!(same.stdout.is_empty());
+
+    let bad = run(
+        &["diff", "plans/aws-prod.yaml", "tests/invalid/cycle.yaml"],
+        None,
+    );
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("spec::cycle"));
+}
