@@ -28,13 +28,20 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     let source = TemplateSource {
         override_dir: args.templates.clone(),
     };
+    let renderer = match render::Renderer::new(&source) {
+        Ok(r) => r,
+        Err(e) => {
+            report_io(io, e);
+            return exit::USAGE;
+        }
+    };
     let mut rendered: Vec<Artifacts> = Vec::new();
     for path in [&args.old, &args.new] {
         let (valid, plan) = match load_checked(path, io) {
             Ok(checked) => checked,
             Err(code) => return code,
         };
-        match render::render(&valid, &plan, &source) {
+        match renderer.render(&valid, &plan) {
             Ok(a) => rendered.push(a),
             Err(e) => {
                 report_io(io, e);

@@ -50,26 +50,43 @@ pub enum RenderFailure {
     UnsupportedCloud { cloud: &'static str },
 }
 
-/// Renders every file of the plan.
+/// Templates parsed once, ready to render any number of plans.
+pub struct Renderer {
+    engine: engine::Engine,
+}
+
+impl Renderer {
+    pub fn new(source: &TemplateSource) -> Result<Renderer, RenderFailure> {
+        Ok(Renderer {
+            engine: engine::Engine::new(source)?,
+        })
+    }
+
+    /// Renders every file of the plan.
+    pub fn render(&self, valid: &ValidSpec, plan: &Plan) -> Result<Artifacts, RenderFailure> {
+        let mut artifacts = match valid.spec.cloud {
+            Cloud::Aws => aws::render(&self.engine, &valid.spec)?,
+            other => {
+                return Err(RenderFailure::UnsupportedCloud {
+                    cloud: other.as_str(),
+                });
+            }
+        };
+        artifacts.files.insert(
+            "plan.json".into(),
+            crate::plan::format::json::render(plan, &valid.spec),
+        );
+        Ok(artifacts)
+    }
+}
+
+/// Renders every file of the plan (parsing the templates for this one call).
 pub fn render(
     valid: &ValidSpec,
     plan: &Plan,
     source: &TemplateSource,
 ) -> Result<Artifacts, RenderFailure> {
-    let engine = engine::Engine::new(source)?;
-    let mut artifacts = match valid.spec.cloud {
-        Cloud::Aws => aws::render(&engine, &valid.spec)?,
-        other => {
-            return Err(RenderFailure::UnsupportedCloud {
-                cloud: other.as_str(),
-            });
-        }
-    };
-    artifacts.files.insert(
-        "plan.json".into(),
-        crate::plan::format::json::render(plan, &valid.spec),
-    );
-    Ok(artifacts)
+    Renderer::new(source)?.render(valid, plan)
 }
 
 /// Writes the artifacts into `dir` (created if needed). Each file is written to a temporary
