@@ -24,7 +24,12 @@ fn aws_specs() -> Vec<(String, String)> {
     files.sort();
     files
         .into_iter()
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("spec")))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).expect("spec"),
+            )
+        })
         .collect()
 }
 
