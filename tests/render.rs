@@ -7,58 +7,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{rel, root, run, yaml_files};
+use common::{files_in, rel, render_to, root, run};
 
 fn aws_plans() -> Vec<PathBuf> {
-    yaml_files("plans")
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("aws-"))
-        })
-        .collect()
+    common::plans_for("aws-")
 }
 
-fn render_to(spec: &str, out: &Path, extra: &[&str]) -> common::Output {
-    let mut args = vec!["render", spec, "--out", out.to_str().expect("utf-8 path")];
-    args.extend_from_slice(extra);
-    run(&args, None)
-}
-
-fn files_in(dir: &Path) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .expect("out dir")
-        .map(|e| e.expect("entry").path())
-        .map(|p| {
-            let name = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .to_owned();
-            (name, std::fs::read_to_string(&p).expect("rendered file"))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// cfn-lint from `$CFN_LINT`, else from PATH. CI must have it (scripts/test installs it).
 fn cfn_lint() -> Option<String> {
-    let candidate = std::env::var("CFN_LINT").unwrap_or_else(|_| "cfn-lint".into());
-    let ok = std::process::Command::new(&candidate)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "cfn-lint is missing; scripts/test installs it into its venv"
-    );
-    eprintln!("cfn-lint not installed; skipping the lint assertions");
-    None
+    common::oracle("CFN_LINT", "cfn-lint")
 }
 
 /// Runs cfn-lint once over all templates; zero errors and zero warnings are required
@@ -81,7 +37,6 @@ fn assert_lint_clean(templates: &[PathBuf]) {
 
 #[test]
 fn every_aws_example_matches_its_golden_files_and_passes_cfn_lint() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut templates = Vec::new();
     let mut stale = Vec::new();
@@ -96,24 +51,12 @@ fn every_aws_example_matches_its_golden_files_and_passes_cfn_lint() {
         let out_dir = tmp.path().join(&stem);
         let out = render_to(&rel(&spec), &out_dir, &[]);
         assert_eq!(out.code, 0, "{}: {}", rel(&spec), out.stderr);
-        let golden_dir = root().join("tests/golden/render").join(&stem);
         let rendered = files_in(&out_dir);
         let names: Vec<&str> = rendered.iter().map(|(n, _)| n.as_str()).collect();
         assert!(names.contains(&"cloudformation.yaml"));
         assert!(names.contains(&"cloudformation.parameters.json"));
         assert!(names.contains(&"plan.json"));
-        if update {
-            let _ = std::fs::remove_dir_all(&golden_dir);
-            std::fs::create_dir_all(&golden_dir).expect("golden dir");
-        }
-        for (name, text) in &rendered {
-            let golden = golden_dir.join(name);
-            if update {
-                std::fs::write(&golden, text).expect("write golden");
-            } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-                stale.push(rel(&golden));
-            }
-        }
+        stale.extend(common::compare_golden(&stem, &rendered));
         templates.push(out_dir.join("cloudformation.yaml"));
     }
     assert!(

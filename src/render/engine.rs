@@ -54,6 +54,26 @@ pub const TEMPLATES: &[Embedded] = &[
         source: include_str!("../../templates/aws/partials/extra-outputs.hbs"),
     },
     Embedded {
+        name: "azure/azuredeploy.json",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/azure/azuredeploy.json.hbs"),
+    },
+    Embedded {
+        name: "azure/war-runcommand.json",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/azure/war-runcommand.json.hbs"),
+    },
+    Embedded {
+        name: "azure/partials/extra-resources",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/azure/partials/extra-resources.hbs"),
+    },
+    Embedded {
+        name: "azure/partials/extra-outputs",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/azure/partials/extra-outputs.hbs"),
+    },
+    Embedded {
         name: "war/upgrade.sh",
         syntax: Syntax::Shell,
         source: include_str!("../../templates/war/upgrade.sh.hbs"),

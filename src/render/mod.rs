@@ -2,6 +2,7 @@
 //! plan itself). Rendering is pure: the same spec gives the same bytes on every machine.
 
 pub mod aws;
+pub mod azure;
 pub mod engine;
 pub mod escape;
 pub mod war;
@@ -66,6 +67,7 @@ impl Renderer {
     pub fn render(&self, valid: &ValidSpec, plan: &Plan) -> Result<Artifacts, RenderFailure> {
         let mut artifacts = match valid.spec.cloud {
             Cloud::Aws => aws::render(&self.engine, &valid.spec)?,
+            Cloud::Azure => azure::render(&self.engine, &valid.spec)?,
             other => {
                 return Err(RenderFailure::UnsupportedCloud {
                     cloud: other.as_str(),

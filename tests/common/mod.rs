@@ -76,3 +76,92 @@ pub fn diagnostics(json_line: &str) -> Vec<(String, u64, u64)> {
         })
         .collect()
 }
+
+/// `cloverlift render SPEC --out DIR [EXTRA…]`.
+pub fn render_to(spec: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["render", spec, "--out", out.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
+/// The files of a directory as `(name, text)`, sorted by name.
+pub fn files_in(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("out dir")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_owned();
+            (name, std::fs::read_to_string(&p).expect("rendered file"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Compares rendered files with `tests/golden/render/STEM/`, or rewrites them when
+/// `UPDATE_GOLDEN` is set. Returns the golden files that differ.
+pub fn compare_golden(stem: &str, rendered: &[(String, String)]) -> Vec<String> {
+    let golden_dir = root().join("tests/golden/render").join(stem);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let _ = std::fs::remove_dir_all(&golden_dir);
+        std::fs::create_dir_all(&golden_dir).expect("golden dir");
+        for (name, text) in rendered {
+            std::fs::write(golden_dir.join(name), text).expect("write golden");
+        }
+        return Vec::new();
+    }
+    let mut stale = Vec::new();
+    let expected: Vec<String> = std::fs::read_dir(&golden_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in expected {
+        if !rendered.iter().any(|(n, _)| *n == name) {
+            stale.push(rel(&golden_dir.join(name)));
+        }
+    }
+    for (name, text) in rendered {
+        let golden = golden_dir.join(name);
+        if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+            stale.push(rel(&golden));
+        }
+    }
+    stale
+}
+
+/// The spec files in plans/ for one cloud (`aws-`, `azure-`, `gcp-`).
+pub fn plans_for(prefix: &str) -> Vec<PathBuf> {
+    yaml_files("plans")
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .collect()
+}
+
+/// A tool the tests use as an oracle, from an environment variable (set by scripts/test) or
+/// PATH. CI must have it; elsewhere its absence skips the oracle with a note.
+pub fn oracle(env: &str, fallback: &str) -> Option<String> {
+    let candidate = std::env::var(env).unwrap_or_else(|_| fallback.into());
+    let ok = Command::new(&candidate)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{env} ({fallback}) is missing; scripts/test installs it into its venv"
+    );
+    eprintln!("{fallback} not available; skipping the oracle");
+    None
+}

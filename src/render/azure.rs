@@ -1,0 +1,334 @@
+//! Azure Resource Manager: the new deployment for the architecture strategy (a managed disk
+//! copied from the data disk's snapshot, a point-in-time restore of the PostgreSQL flexible
+//! server, NSG, NIC, public IP and the marketplace VM), or a run command that upgrades
+//! clover.war in place; each with its deploymentParameters file.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::engine::{Engine, Syntax};
+use super::escape::{arm_string, base64};
+use super::{Artifacts, Discovered, RenderFailure};
+use crate::spec::model::{FromAzure, Spec, Strategy, ToAzure};
+
+/// Pinned, generally available API versions per resource provider (ARM template reference).
+pub const API_DISKS: &str = "2024-03-02";
+pub const API_COMPUTE: &str = "2024-07-01";
+pub const API_NETWORK: &str = "2024-05-01";
+pub const API_POSTGRES: &str = "2024-08-01";
+
+const PARAMETERS_SCHEMA: &str =
+    "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#";
+
+/// Runs on the new VM's first boot (customData): point the restored data disk's datasource at
+/// the new PostgreSQL server before CloverDX starts, so the new version never connects to the
+/// old system database. `__CLOVERLIFT_DB_HOST__` is replaced by the server's FQDN in ARM.
+const DATASOURCE_SCRIPT: &str = r#"#!/bin/bash
+set -euo pipefail
+systemctl stop clover || true
+for attempt in $(seq 1 60); do
+  mountpoint -q /var/clover && break
+  mount /var/clover 2>/dev/null || sleep 5
+done
+fragment=/var/clover/conf/server_fragment.xml
+if [ -f "$fragment" ]; then
+  sed -i -E 's#(jdbc:postgresql://)[^/:"]+#\1__CLOVERLIFT_DB_HOST__#' "$fragment"
+fi
+systemctl start clover
+"#;
+const DB_HOST_MARKER: &str = "__CLOVERLIFT_DB_HOST__";
+const WAR_STEP_TIMEOUT_SECS: u64 = 1800;
+
+#[derive(Default)]
+struct Parameters {
+    known: BTreeMap<&'static str, String>,
+    discovered: Vec<Discovered>,
+}
+
+impl Parameters {
+    fn set(&mut self, key: &'static str, value: impl ToString) {
+        self.known.insert(key, value.to_string());
+    }
+
+    fn discover(&mut self, key: &'static str, from: impl Into<String>) {
+        self.discovered.push(Discovered {
+            parameter: key,
+            from: from.into(),
+        });
+    }
+
+    /// The deploymentParameters (2019-04-01) file.
+    fn file(&self) -> String {
+        let parameters: serde_json::Map<String, Value> = self
+            .known
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!({ "value": v })))
+            .collect();
+        let doc = json!({
+            "$schema": PARAMETERS_SCHEMA,
+            "contentVersion": "1.0.0.0",
+            "parameters": parameters,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+pub fn render(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
+    let missing = |what: &str| RenderFailure::Template {
+        name: "azure/azuredeploy.json".into(),
+        message: format!("the spec has no `{what}` block"),
+    };
+    let from = spec
+        .from
+        .azure
+        .as_ref()
+        .ok_or_else(|| missing("from.azure"))?;
+    match spec.strategy {
+        Strategy::Architecture => {
+            let to = spec.to.azure.as_ref().ok_or_else(|| missing("to.azure"))?;
+            architecture(engine, spec, from, to)
+        }
+        Strategy::War => war(engine, spec, from),
+    }
+}
+
+/// The resource group the new deployment goes into.
+pub fn target_group<'a>(from: &'a FromAzure, to: &'a ToAzure) -> &'a str {
+    to.resource_group
+        .as_ref()
+        .map_or(from.resource_group.as_str(), |g| g.as_str())
+}
+
+/// Azure's pricing tier for a flexible server SKU name (Burstable B-series, memory-optimised
+/// E-series, general purpose otherwise).
+pub fn postgres_tier(sku: &str) -> &'static str {
+    match sku.strip_prefix("Standard_").and_then(|s| s.chars().next()) {
+        Some('B') => "Burstable",
+        Some('E') => "MemoryOptimized",
+        _ => "GeneralPurpose",
+    }
+}
+
+fn tags(spec: &Spec, extra: &BTreeMap<String, String>) -> Value {
+    let mut all: BTreeMap<String, String> = BTreeMap::new();
+    all.insert("cloverlift-plan".into(), spec.name.to_string());
+    all.insert(
+        "cloverlift-from-version".into(),
+        spec.from.version.to_string(),
+    );
+    all.insert("cloverlift-to-version".into(), spec.to.version.to_string());
+    all.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    json!(all)
+}
+
+fn metadata(
+    spec: &Spec,
+    description: String,
+    discovered: &[Discovered],
+) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), json!(spec.name));
+    m.insert("from_version".into(), json!(spec.from.version));
+    m.insert("to_version".into(), json!(spec.to.version));
+    m.insert("description".into(), json!(description));
+    m.insert(
+        "discovered".into(),
+        json!(discovered.iter().map(|d| d.parameter).collect::<Vec<_>>()),
+    );
+    m.insert(
+        "api".into(),
+        json!({
+            "disks": API_DISKS,
+            "compute": API_COMPUTE,
+            "network": API_NETWORK,
+            "postgres": API_POSTGRES,
+        }),
+    );
+    m
+}
+
+fn rule(name: &str, port: u16, source: &str, priority: u16) -> Value {
+    json!({
+        "name": name,
+        "properties": {
+            "protocol": "Tcp",
+            "sourcePortRange": "*",
+            "destinationPortRange": port.to_string(),
+            "sourceAddressPrefix": source,
+            "destinationAddressPrefix": "*",
+            "access": "Allow",
+            "priority": priority,
+            "direction": "Inbound",
+        }
+    })
+}
+
+fn architecture(
+    engine: &Engine,
+    spec: &Spec,
+    from: &FromAzure,
+    to: &ToAzure,
+) -> Result<Artifacts, RenderFailure> {
+    let group = target_group(from, to);
+    let mut p = Parameters::default();
+    p.set("location", &from.location);
+    p.set("deploymentName", &spec.name);
+    p.set("vmSize", &to.vm_size);
+    p.set("adminUsername", &to.admin_username);
+    p.set("subnetId", &to.subnet_id);
+    p.set("imagePublisher", &to.image.publisher);
+    p.set("imageOffer", &to.image.offer);
+    p.set("imageSku", &to.image.sku);
+    p.set("imageVersion", &to.image.version);
+    p.set("postgresSkuName", &to.postgres_sku);
+    p.set("postgresSkuTier", postgres_tier(to.postgres_sku.as_str()));
+    p.set(
+        "sourceServerResourceId",
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}",
+            from.subscription, from.resource_group, from.postgres_server
+        ),
+    );
+    p.discover(
+        "sshPublicKey",
+        "to.azure.ssh_public_key, a reference that apply resolves",
+    );
+    match &spec.snapshots {
+        Some(s) => {
+            // A snapshot given by name lives in the new deployment's resource group, as
+            // CloverDX's own upgrade template requires.
+            let id = if s.data.starts_with('/') {
+                s.data.clone()
+            } else {
+                format!(
+                    "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.Compute/snapshots/{}",
+                    from.subscription, s.data
+                )
+            };
+            p.set("dataSnapshotId", id);
+            p.set("restorePointInTime", &s.database);
+        }
+        None => {
+            p.discover(
+                "dataSnapshotId",
+                "the snapshot taken by the snapshot-data step",
+            );
+            p.discover(
+                "restorePointInTime",
+                "the time the snapshot-database step records, inside the pause window",
+            );
+        }
+    }
+    p.discovered.sort_by_key(|d| d.parameter);
+
+    let postgres = format!(
+        "reference(resourceId('Microsoft.DBforPostgreSQL/flexibleServers', variables('postgresName')), {})",
+        arm_string(API_POSTGRES)
+    );
+    let public_ip = format!(
+        "reference(resourceId('Microsoft.Network/publicIPAddresses', variables('publicIpName')), {}).ipAddress",
+        arm_string(API_NETWORK)
+    );
+    // The script travels base64-encoded, so no quote or newline of it meets ARM's expression
+    // syntax; ARM decodes it, puts the new server's FQDN in and encodes it for cloud-init.
+    let custom_data = format!(
+        "[base64(replace(base64ToString({}), {}, {postgres}.fullyQualifiedDomainName))]",
+        arm_string(&base64(DATASOURCE_SCRIPT.as_bytes())),
+        arm_string(DB_HOST_MARKER),
+    );
+    let description = format!(
+        "CloverDX Server {} next to {} from its snapshots (cloverlift plan {})",
+        spec.to.version, spec.from.version, spec.name
+    );
+    let mut context = metadata(spec, description, &p.discovered);
+    let extra = json!({
+        "tags": tags(spec, &to.tags),
+        "security_rules": [
+            rule("ssh", 22, "[parameters('sshSourceAddressPrefix')]", 100),
+            rule("http", 80, "Internet", 110),
+            rule("https", 443, "Internet", 120),
+        ],
+        "custom_data": custom_data,
+        "server_url": format!("[format('https://{{0}}/clover', {public_ip})]"),
+        "database_fqdn": format!("[{postgres}.fullyQualifiedDomainName]"),
+        "public_ip": format!("[{public_ip}]"),
+    });
+    if let Value::Object(more) = extra {
+        context.extend(more);
+    }
+    let template = engine.render(
+        "azure/azuredeploy.json",
+        Syntax::Json,
+        &Value::Object(context),
+    )?;
+    let mut files = BTreeMap::new();
+    files.insert("azuredeploy.json".to_owned(), template);
+    files.insert("azuredeploy.parameters.json".to_owned(), p.file());
+    Ok(Artifacts {
+        files,
+        discovered: p.discovered,
+    })
+}
+
+fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, RenderFailure> {
+    let script = super::war::script(engine, spec)?;
+    let mut p = Parameters::default();
+    p.set("location", &from.location);
+    p.set("vmName", &from.vm);
+    p.discover(
+        "action",
+        "set by apply for each of the stop-service, replace-war and start-service steps",
+    );
+    if let Some(war) = &spec.to.war {
+        p.set("warSha256", &war.sha256);
+        match &war.url {
+            Some(url) => p.set("warUrl", url),
+            None => p.discover(
+                "warUrl",
+                "a SAS URL of to.war.file, which apply uploads before the replace-war step",
+            ),
+        }
+    }
+    p.discovered.sort_by_key(|d| d.parameter);
+    let description = format!(
+        "In-place upgrade of CloverDX Server {} to {} (cloverlift plan {})",
+        spec.from.version, spec.to.version, spec.name
+    );
+    let mut context = metadata(spec, description, &p.discovered);
+    context.insert("tags".into(), tags(spec, &BTreeMap::new()));
+    context.insert("script".into(), json!(script));
+    context.insert("timeout_seconds".into(), json!(WAR_STEP_TIMEOUT_SECS));
+    let template = engine.render(
+        "azure/war-runcommand.json",
+        Syntax::Json,
+        &Value::Object(context),
+    )?;
+    let mut files = BTreeMap::new();
+    files.insert("azuredeploy.json".to_owned(), template);
+    files.insert("azuredeploy.parameters.json".to_owned(), p.file());
+    files.insert("war-upgrade.sh".to_owned(), script);
+    Ok(Artifacts {
+        files,
+        discovered: p.discovered,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_follow_the_sku_series() {
+        assert_eq!(postgres_tier("Standard_B2ms"), "Burstable");
+        assert_eq!(postgres_tier("Standard_D2ds_v5"), "GeneralPurpose");
+        assert_eq!(postgres_tier("Standard_E4ds_v5"), "MemoryOptimized");
+    }
+
+    #[test]
+    fn the_datasource_script_has_one_host_marker() {
+        assert_eq!(DATASOURCE_SCRIPT.matches(DB_HOST_MARKER).count(), 1);
+    }
+}
