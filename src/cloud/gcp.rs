@@ -96,6 +96,20 @@ pub fn sql_tier(v: &str) -> Check {
     Ok(())
 }
 
+/// `POSTGRES_15` and the like: the system database is PostgreSQL.
+pub fn database_version(v: &str) -> Check {
+    let ok = v
+        .strip_prefix("POSTGRES_")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        return problem(
+            "not a Cloud SQL PostgreSQL version",
+            "write it as Cloud SQL names it, e.g. `POSTGRES_15`",
+        );
+    }
+    Ok(())
+}
+
 /// A machine type name, e.g. `n2-standard-4` or `n2-custom-4-16384`.
 pub fn machine_type(v: &str) -> Check {
     name(v).map_err(|_| super::Problem {

@@ -16,6 +16,9 @@ pub struct Args {
     /// Directory of template overrides (`aws/cloudformation.yaml.hbs`, partials, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// `native` (CloudFormation, ARM, Deployment Manager) or `terraform` (Google Cloud only).
+    #[arg(long, value_enum, default_value = "native")]
+    pub format: render::OutputFormat,
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
@@ -26,7 +29,9 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     let source = TemplateSource {
         override_dir: args.templates.clone(),
     };
-    let artifacts = match render::render(&valid, &plan, &source) {
+    let rendered =
+        render::Renderer::new(&source).and_then(|r| r.render_as(&valid, &plan, args.format));
+    let artifacts = match rendered {
         Ok(a) => a,
         Err(e) => {
             report_io(io, e);

@@ -74,6 +74,26 @@ pub const TEMPLATES: &[Embedded] = &[
         source: include_str!("../../templates/azure/partials/extra-outputs.hbs"),
     },
     Embedded {
+        name: "gcp/deployment.yaml",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/gcp/deployment.yaml.hbs"),
+    },
+    Embedded {
+        name: "gcp/main.tf.json",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/gcp/main.tf.json.hbs"),
+    },
+    Embedded {
+        name: "gcp/partials/extra-resources",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/gcp/partials/extra-resources.hbs"),
+    },
+    Embedded {
+        name: "gcp/partials/extra-outputs",
+        syntax: Syntax::Json,
+        source: include_str!("../../templates/gcp/partials/extra-outputs.hbs"),
+    },
+    Embedded {
         name: "war/upgrade.sh",
         syntax: Syntax::Shell,
         source: include_str!("../../templates/war/upgrade.sh.hbs"),

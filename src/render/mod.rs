@@ -5,6 +5,7 @@ pub mod aws;
 pub mod azure;
 pub mod engine;
 pub mod escape;
+pub mod gcp;
 pub mod war;
 
 use std::collections::BTreeMap;
@@ -43,12 +44,24 @@ pub enum RenderFailure {
     #[diagnostic(code(render::io), help("check the path and its permissions"))]
     Io { path: String, message: String },
 
-    #[error("cloverlift cannot render {cloud} templates yet")]
+    #[error("`--format terraform` is for Google Cloud specs; this spec's cloud is {cloud}")]
     #[diagnostic(
-        code(render::unsupported_cloud),
-        help("`plan` works for every cloud; rendering for this cloud is not in this build")
+        code(render::format),
+        help(
+            "render {cloud} specs without --format; Terraform output is for Infrastructure Manager"
+        )
     )]
-    UnsupportedCloud { cloud: &'static str },
+    TerraformOnlyForGcp { cloud: &'static str },
+}
+
+/// What `render` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Each cloud's own: CloudFormation, ARM, Deployment Manager.
+    #[default]
+    Native,
+    /// Terraform JSON (`main.tf.json`) for Google Cloud's Infrastructure Manager.
+    Terraform,
 }
 
 /// Templates parsed once, ready to render any number of plans.
@@ -63,13 +76,30 @@ impl Renderer {
         })
     }
 
-    /// Renders every file of the plan.
+    /// Renders every file of the plan, in each cloud's native format.
     pub fn render(&self, valid: &ValidSpec, plan: &Plan) -> Result<Artifacts, RenderFailure> {
-        let mut artifacts = match valid.spec.cloud {
-            Cloud::Aws => aws::render(&self.engine, &valid.spec)?,
-            Cloud::Azure => azure::render(&self.engine, &valid.spec)?,
-            other => {
-                return Err(RenderFailure::UnsupportedCloud {
+        self.render_as(valid, plan, OutputFormat::Native)
+    }
+
+    /// Renders every file of the plan in `format`.
+    pub fn render_as(
+        &self,
+        valid: &ValidSpec,
+        plan: &Plan,
+        format: OutputFormat,
+    ) -> Result<Artifacts, RenderFailure> {
+        let spec = &valid.spec;
+        let mut artifacts = match (spec.cloud, format) {
+            (Cloud::Aws, OutputFormat::Native) => aws::render(&self.engine, spec)?,
+            (Cloud::Azure, OutputFormat::Native) => azure::render(&self.engine, spec)?,
+            (Cloud::Gcp, OutputFormat::Native) => {
+                gcp::render(&self.engine, spec, gcp::GcpFormat::DeploymentManager)?
+            }
+            (Cloud::Gcp, OutputFormat::Terraform) => {
+                gcp::render(&self.engine, spec, gcp::GcpFormat::Terraform)?
+            }
+            (other, OutputFormat::Terraform) => {
+                return Err(RenderFailure::TerraformOnlyForGcp {
                     cloud: other.as_str(),
                 });
             }

@@ -208,6 +208,9 @@ checked_strings! {
     GcpNetwork: "gcp.network", Id, "network", gcp::network;
     /// Subnetwork name or `projects/P/regions/R/subnetworks/S`.
     GcpSubnetwork: "gcp.subnetwork", Id, "subnetwork", gcp::subnetwork;
+    /// Cloud SQL PostgreSQL version, e.g. `POSTGRES_15`.
+    SqlDatabaseVersion: "gcp.database_version", Id, "Cloud SQL database version",
+        gcp::database_version, pattern = "^POSTGRES_[0-9]+$";
     /// Cloud SQL tier, e.g. `db-custom-2-7680`.
     SqlTier: "gcp.sql_tier", Id, "Cloud SQL tier", gcp::sql_tier;
     /// Secret Manager version, `projects/P/secrets/S/versions/V`.

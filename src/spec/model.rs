@@ -266,6 +266,10 @@ pub struct ToGcp {
     pub subnetwork: GcpSubnetwork,
     /// Cloud SQL tier of the new system database, e.g. `db-custom-2-7680`.
     pub sql_tier: SqlTier,
+    /// PostgreSQL version of the new Cloud SQL instance; a backup restores only into the same
+    /// major version as its source. `POSTGRES_15` (CloverDX's system database) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_version: Option<SqlDatabaseVersion>,
     /// Labels applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

@@ -30,6 +30,11 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
                 "compensation": kind.compensation().map(StepKind::id),
                 "duration_class": kind.duration_class().as_str(),
             });
+            if kind == StepKind::RestoreDatabase
+                && let (Some(op), Some(obj)) = (restore_operation(spec), v.as_object_mut())
+            {
+                obj.insert("operation".into(), op);
+            }
             if let (Some(i), Some(obj)) = (step.hook, v.as_object_mut())
                 && let Some(hook) = spec.hooks.get(i)
             {
@@ -85,6 +90,41 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
         "downtime": downtime,
         "rollback": rollback,
     })
+}
+
+/// The API call of Google Cloud's restore-database step, spelled out for reviewers: Cloud SQL
+/// restores a backup into an instance by `instances.restoreBackup`, not as a template resource.
+fn restore_operation(spec: &Spec) -> Option<Value> {
+    let from = spec.from.gcp.as_ref()?;
+    let names = crate::render::gcp::Names::of(spec);
+    let project = from.project.as_str();
+    let backup = spec
+        .snapshots
+        .as_ref()
+        .map_or("the backup taken by snapshot-database", |s| {
+            s.database.as_str()
+        });
+    Some(json!({
+        "api": "Cloud SQL Admin v1beta4 instances.restoreBackup",
+        "method": "POST",
+        "url": format!(
+            "https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{}/restoreBackup",
+            names.database
+        ),
+        "body": {
+            "restoreBackupContext": {
+                "backupRunId": backup,
+                "instanceId": from.sql_instance,
+                "project": project,
+            }
+        },
+        "then": format!(
+            "wait for the operation, then set metadata {}=true on instance {} (zone {}); its startup script then starts clover",
+            crate::render::gcp::RESTORED_KEY,
+            names.instance,
+            from.zone
+        ),
+    }))
 }
 
 /// Typical seconds of the longest chain inside the downtime window.

@@ -1,0 +1,263 @@
+//! `cloverlift render` for Google Cloud: the Deployment Manager config and the Terraform JSON
+//! for Infrastructure Manager, against the oracle tests/oracles/gcp_check.py (Google's API
+//! discovery documents for the DM properties; the Google provider's argument names for
+//! Terraform). Regenerate goldens with `UPDATE_GOLDEN=1 cargo test --test render_gcp`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{files_in, rel, render_to, root};
+
+fn assert_gcp_clean(dirs: &[PathBuf]) {
+    let Some(python) = common::oracle("CLOVERLIFT_PYTHON", "python3") else {
+        return;
+    };
+    let out = std::process::Command::new(python)
+        .arg(root().join("tests/oracles/gcp_check.py"))
+        .args(dirs)
+        .output()
+        .expect("run gcp_check.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("ModuleNotFoundError") && std::env::var_os("CI").is_none() {
+        eprintln!("google-api-python-client is not installed; run scripts/test. Skipping.");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "GCP oracle found problems:\n{stdout}{stderr}"
+    );
+    assert!(stdout.contains(", 0 problem(s)"), "{stdout}");
+}
+
+#[test]
+fn every_gcp_example_matches_its_golden_files_and_passes_the_oracle() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut dirs = Vec::new();
+    let mut stale = Vec::new();
+    let plans = common::plans_for("gcp-");
+    assert!(plans.len() >= 2, "GCP examples missing");
+    for spec in plans {
+        let stem = spec
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem")
+            .to_owned();
+        for (format, suffix, file) in [
+            ("native", "", "deployment.yaml"),
+            ("terraform", ".terraform", "main.tf.json"),
+        ] {
+            let out_dir = tmp.path().join(format!("{stem}{suffix}"));
+            let out = render_to(&rel(&spec), &out_dir, &["--format", format]);
+            assert_eq!(out.code, 0, "{}: {}", rel(&spec), out.stderr);
+            let rendered = files_in(&out_dir);
+            assert!(rendered.iter().any(|(n, _)| n == file), "{stem}: no {file}");
+            stale.extend(common::compare_golden(
+                &format!("{stem}{suffix}"),
+                &rendered,
+            ));
+            dirs.push(out_dir);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "rendered files differ from {stale:?}; if intended, run UPDATE_GOLDEN=1 cargo test --test render_gcp"
+    );
+    assert_gcp_clean(&dirs);
+}
+
+#[test]
+fn renders_are_byte_identical() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for spec in common::plans_for("gcp-") {
+        for format in ["native", "terraform"] {
+            let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+            assert_eq!(render_to(&rel(&spec), &a, &["--format", format]).code, 0);
+            assert_eq!(render_to(&rel(&spec), &b, &["--format", format]).code, 0);
+            assert_eq!(files_in(&a), files_in(&b), "{} {format}", rel(&spec));
+            std::fs::remove_dir_all(&a).expect("clean");
+            std::fs::remove_dir_all(&b).expect("clean");
+        }
+    }
+}
+
+#[test]
+fn plan_json_documents_the_restore_call() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    assert_eq!(
+        render_to("plans/gcp-existing-snapshots.yaml", tmp.path(), &[]).code,
+        0
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("plan.json")).expect("plan"))
+            .expect("json");
+    let restore = plan["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|x| x["id"] == "restore-database"))
+        .cloned()
+        .expect("a restore-database step");
+    assert_eq!(restore["depends_on"], serde_json::json!(["deploy"]));
+    let op = &restore["operation"];
+    assert_eq!(op["method"], "POST");
+    assert_eq!(
+        op["url"],
+        "https://sqladmin.googleapis.com/sql/v1beta4/projects/acme-clover-qa/instances/qa-europe-west1-db/restoreBackup"
+    );
+    assert_eq!(
+        op["body"]["restoreBackupContext"]["backupRunId"],
+        "1732140000000"
+    );
+    assert_eq!(
+        op["body"]["restoreBackupContext"]["instanceId"],
+        "clover-qa-pg"
+    );
+}
+
+/// Hostile values pushed past validation stay one string each: YAML-escaped in the DM config,
+/// and with Terraform's `${`/`%{` doubled in main.tf.json so nothing is interpolated.
+#[test]
+fn escaping_holds_for_values_validation_would_refuse() {
+    let text = std::fs::read_to_string(root().join("plans/gcp-prod.yaml")).expect("example");
+    let file = cloverlift::source::SourceFile::new("gcp-prod.yaml", text);
+    let (mut valid, plan) = cloverlift::check(&file).expect("valid example");
+    let nasty = [
+        ("quote", "it's \"quoted\"\n- item: {a: b} # c"),
+        (
+            "terraform",
+            "${google_compute_instance.server.id} %{ if true }x%{ endif }",
+        ),
+        ("dm-ref", "$(ref.prod-europe-west1-vm.selfLink)x"),
+        ("handlebars", "{{json name}}"),
+    ];
+    let labels = &mut valid.spec.to.gcp.as_mut().expect("gcp").labels;
+    for (k, v) in nasty {
+        labels.insert(k.to_owned(), v.to_owned());
+    }
+    let renderer = cloverlift::render::Renderer::new(&Default::default()).expect("templates");
+    let tf = renderer
+        .render_as(&valid, &plan, cloverlift::render::OutputFormat::Terraform)
+        .expect("terraform");
+    let doc: serde_json::Value = serde_json::from_str(&tf.files["main.tf.json"]).expect("JSON");
+    let labels = &doc["resource"]["google_compute_disk"]["data"]["labels"];
+    assert_eq!(
+        labels["terraform"],
+        "$${google_compute_instance.server.id} %%{ if true }x%%{ endif }"
+    );
+    assert_eq!(labels["quote"], "it's \"quoted\"\n- item: {a: b} # c");
+    let dm = renderer.render(&valid, &plan).expect("dm");
+    let config =
+        cloverlift::source::SourceFile::new("deployment.yaml", dm.files["deployment.yaml"].clone());
+    let (tree, errors) = cloverlift::spec::yaml::parse(&config);
+    assert!(errors.is_empty(), "{errors:?}");
+    let tree = tree.expect("document");
+    let cloverlift::spec::node::Kind::Seq(resources) =
+        &tree.lookup(&["resources"]).expect("resources").kind
+    else {
+        panic!("resources is a list")
+    };
+    assert_eq!(resources.len(), 6, "no resource added or lost");
+    let disk_labels = tree
+        .lookup(&["resources", "0", "properties", "labels"])
+        .expect("labels");
+    for (k, v) in nasty {
+        let got = disk_labels
+            .lookup(&[k])
+            .and_then(|n| n.as_scalar())
+            .map(|s| s.text.clone());
+        assert_eq!(got.as_deref(), Some(v), "label {k}");
+    }
+}
+
+#[test]
+fn terraform_is_refused_for_other_clouds() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = render_to(
+        "plans/aws-prod.yaml",
+        tmp.path(),
+        &["--format", "terraform"],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("render::format"), "{}", out.stderr);
+}
+
+#[test]
+fn war_strategy_renders_the_script_and_the_plan() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let text =
+        std::fs::read_to_string(root().join("plans/gcp-existing-snapshots.yaml")).expect("example");
+    let start = text.find("to:\n").expect("to block");
+    let end = text.find("snapshots:").expect("snapshots block");
+    let war = format!(
+        "{}to:\n  version: 7.0.1\n  war: {{ url: https://downloads.example.com/clover.war, sha256: {} }}\n",
+        text[..start].replace("cloud: gcp", "cloud: gcp\nstrategy: war"),
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    );
+    assert!(end > start);
+    let spec = tmp.path().join("war.yaml");
+    std::fs::write(&spec, war).expect("spec");
+    let out = render_to(spec.to_str().expect("path"), &tmp.path().join("out"), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let names: Vec<String> = files_in(&tmp.path().join("out"))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["plan.json", "war-upgrade.sh"]);
+}
+
+#[test]
+fn secrets_never_reach_rendered_files() {
+    const CANARY: &str = "canary-gcp-0ddba11-do-not-leak";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec_text =
+        std::fs::read_to_string(root().join("plans/gcp-existing-snapshots.yaml")).expect("example");
+    let spec = tmp.path().join("spec.yaml");
+    std::fs::write(&spec, spec_text).expect("spec");
+    for format in ["native", "terraform"] {
+        let out_dir = tmp.path().join(format);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+            .args([
+                "render",
+                spec.to_str().expect("path"),
+                "--format",
+                format,
+                "--out",
+            ])
+            .arg(&out_dir)
+            .env("CLOVER_PASSWORD", CANARY)
+            .output()
+            .expect("render");
+        assert!(out.status.success());
+        for (name, text) in files_in(&out_dir) {
+            assert!(!text.contains(CANARY), "{name} leaks a secret");
+        }
+    }
+}
+
+#[test]
+fn diff_works_for_gcp_specs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let changed = tmp.path().join("changed.yaml");
+    let text = std::fs::read_to_string(root().join("plans/gcp-prod.yaml"))
+        .expect("example")
+        .replace("machine_type: n2-standard-4", "machine_type: n2-standard-8");
+    std::fs::write(&changed, text).expect("spec");
+    let out = common::run(
+        &[
+            "diff",
+            "plans/gcp-prod.yaml",
+            changed.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("--- a/deployment.yaml"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("+    machineType: \"zones/europe-west1-b/machineTypes/n2-standard-8\"")
+    );
+}
