@@ -68,15 +68,7 @@ fn every_aws_example_matches_its_golden_files_and_passes_cfn_lint() {
 
 #[test]
 fn renders_are_byte_identical() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    for spec in aws_plans() {
-        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        assert_eq!(render_to(&rel(&spec), &a, &[]).code, 0);
-        assert_eq!(render_to(&rel(&spec), &b, &[]).code, 0);
-        assert_eq!(files_in(&a), files_in(&b), "{}", rel(&spec));
-        std::fs::remove_dir_all(&a).expect("clean");
-        std::fs::remove_dir_all(&b).expect("clean");
-    }
+    common::assert_renders_identical("aws-", &["native"]);
 }
 
 #[test]

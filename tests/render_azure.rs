@@ -9,27 +9,8 @@ use std::path::{Path, PathBuf};
 
 use common::{files_in, rel, render_to, root};
 
-/// Runs the ARM oracle over rendered deployment directories.
 fn assert_arm_clean(dirs: &[PathBuf]) {
-    let Some(python) = common::oracle("CLOVERLIFT_PYTHON", "python3") else {
-        return;
-    };
-    let out = std::process::Command::new(python)
-        .arg(root().join("tests/oracles/arm_check.py"))
-        .args(dirs)
-        .output()
-        .expect("run arm_check.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("ModuleNotFoundError") && std::env::var_os("CI").is_none() {
-        eprintln!("the Azure SDK models are not installed; run scripts/test. Skipping.");
-        return;
-    }
-    assert!(
-        out.status.success(),
-        "ARM oracle found problems:\n{stdout}{stderr}"
-    );
-    assert!(stdout.contains(", 0 problem(s)"), "{stdout}");
+    common::assert_oracle_clean("arm_check.py", dirs);
 }
 
 #[test]
@@ -140,15 +121,7 @@ fn the_template_restores_from_the_snapshot_and_the_restore_point() {
 
 #[test]
 fn renders_are_byte_identical() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    for spec in common::plans_for("azure-") {
-        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        assert_eq!(render_to(&rel(&spec), &a, &[]).code, 0);
-        assert_eq!(render_to(&rel(&spec), &b, &[]).code, 0);
-        assert_eq!(files_in(&a), files_in(&b), "{}", rel(&spec));
-        std::fs::remove_dir_all(&a).expect("clean");
-        std::fs::remove_dir_all(&b).expect("clean");
-    }
+    common::assert_renders_identical("azure-", &["native"]);
 }
 
 /// Values validation would refuse, pushed straight into the renderer, come out as the same

@@ -10,25 +10,7 @@ use std::path::PathBuf;
 use common::{files_in, rel, render_to, root};
 
 fn assert_gcp_clean(dirs: &[PathBuf]) {
-    let Some(python) = common::oracle("CLOVERLIFT_PYTHON", "python3") else {
-        return;
-    };
-    let out = std::process::Command::new(python)
-        .arg(root().join("tests/oracles/gcp_check.py"))
-        .args(dirs)
-        .output()
-        .expect("run gcp_check.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("ModuleNotFoundError") && std::env::var_os("CI").is_none() {
-        eprintln!("google-api-python-client is not installed; run scripts/test. Skipping.");
-        return;
-    }
-    assert!(
-        out.status.success(),
-        "GCP oracle found problems:\n{stdout}{stderr}"
-    );
-    assert!(stdout.contains(", 0 problem(s)"), "{stdout}");
+    common::assert_oracle_clean("gcp_check.py", dirs);
 }
 
 #[test]
@@ -69,17 +51,7 @@ fn every_gcp_example_matches_its_golden_files_and_passes_the_oracle() {
 
 #[test]
 fn renders_are_byte_identical() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    for spec in common::plans_for("gcp-") {
-        for format in ["native", "terraform"] {
-            let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-            assert_eq!(render_to(&rel(&spec), &a, &["--format", format]).code, 0);
-            assert_eq!(render_to(&rel(&spec), &b, &["--format", format]).code, 0);
-            assert_eq!(files_in(&a), files_in(&b), "{} {format}", rel(&spec));
-            std::fs::remove_dir_all(&a).expect("clean");
-            std::fs::remove_dir_all(&b).expect("clean");
-        }
-    }
+    common::assert_renders_identical("gcp-", &["native", "terraform"]);
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::engine::{Engine, Syntax};
-use super::{Artifacts, Discovered, RenderFailure, tags};
+use super::parameters::Parameters;
+use super::{Artifacts, RenderFailure, tags};
 use crate::spec::model::{Spec, Strategy, ToAws};
 
 /// The device the CloverDX AMI mounts at /var/clover (CloverDX AWS upgrade guide).
@@ -16,39 +17,12 @@ pub const DATA_DEVICE: &str = "/dev/sdf";
 pub const PORTS: [u16; 3] = [22, 80, 443];
 /// PostgreSQL, the system database's engine on RDS.
 pub const DB_PORT: u16 = 5432;
+const PARAMETERS_FILE: (&str, fn(&Parameters) -> String) = (
+    "cloudformation.parameters.json",
+    Parameters::cloudformation_file,
+);
 /// How long one run of the war document may take (download, checks, service start).
 const WAR_STEP_TIMEOUT_SECS: u64 = 1800;
-
-/// Parameter values `render` knows, and the ones `apply` discovers.
-#[derive(Default)]
-struct Parameters {
-    known: BTreeMap<&'static str, String>,
-    discovered: Vec<Discovered>,
-}
-
-impl Parameters {
-    fn set(&mut self, key: &'static str, value: impl ToString) {
-        self.known.insert(key, value.to_string());
-    }
-
-    fn discover(&mut self, key: &'static str, from: impl Into<String>) {
-        self.discovered.push(Discovered {
-            parameter: key,
-            from: from.into(),
-        });
-    }
-
-    fn file(&self) -> String {
-        let list: Vec<Value> = self
-            .known
-            .iter()
-            .map(|(k, v)| json!({ "ParameterKey": k, "ParameterValue": v }))
-            .collect();
-        let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
-        text.push('\n');
-        text
-    }
-}
 
 pub fn render(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
     match (spec.strategy, &spec.to.aws) {
@@ -127,7 +101,6 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
             );
         }
     }
-    p.discovered.sort_by_key(|d| d.parameter);
 
     let mut context = common(spec, &to.tags);
     let name = spec.name.as_str();
@@ -137,7 +110,7 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
     );
     let extra = json!({
         "description": describe,
-        "discovered": p.discovered.iter().map(|d| d.parameter).collect::<Vec<_>>(),
+        "discovered": p.discovered_names(),
         "role_description": format!("CloverDX Server {} ({name}): SSM access", spec.to.version),
         "create_security_group": create_group,
         "security_group_ids": to.security_group_ids.clone().unwrap_or_default(),
@@ -157,13 +130,7 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
         Syntax::Json,
         &Value::Object(context),
     )?;
-    let mut files = BTreeMap::new();
-    files.insert("cloudformation.yaml".to_owned(), template);
-    files.insert("cloudformation.parameters.json".to_owned(), p.file());
-    Ok(Artifacts {
-        files,
-        discovered: p.discovered,
-    })
+    Ok(p.into_artifacts([("cloudformation.yaml", template)], PARAMETERS_FILE))
 }
 
 fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
@@ -189,7 +156,7 @@ fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
             "cloverlift {}: stop clover, replace clover.war after checking its sha256, start clover",
             spec.name
         ),
-        "discovered": p.discovered.iter().map(|d| d.parameter).collect::<Vec<_>>(),
+        "discovered": p.discovered_names(),
         "timeout_seconds": WAR_STEP_TIMEOUT_SECS,
         "run_command": run_command(&script),
     });
@@ -201,14 +168,13 @@ fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
         Syntax::Json,
         &Value::Object(context),
     )?;
-    let mut files = BTreeMap::new();
-    files.insert("cloudformation.yaml".to_owned(), template);
-    files.insert("cloudformation.parameters.json".to_owned(), p.file());
-    files.insert("war-upgrade.sh".to_owned(), script);
-    Ok(Artifacts {
-        files,
-        discovered: p.discovered,
-    })
+    Ok(p.into_artifacts(
+        [
+            ("cloudformation.yaml", template),
+            ("war-upgrade.sh", script),
+        ],
+        PARAMETERS_FILE,
+    ))
 }
 
 /// The SSM `runCommand` lines: write the reviewed script to a temporary file (a quoted

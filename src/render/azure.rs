@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::engine::{Engine, Syntax};
 use super::escape::{arm_string, base64};
-use super::{Artifacts, Discovered, RenderFailure};
+use super::parameters::Parameters;
+use super::{Artifacts, RenderFailure};
 use crate::spec::model::{FromAzure, Spec, Strategy, ToAzure};
 
 /// Pinned, generally available API versions per resource provider (ARM template reference).
@@ -18,8 +19,8 @@ pub const API_COMPUTE: &str = "2024-07-01";
 pub const API_NETWORK: &str = "2024-05-01";
 pub const API_POSTGRES: &str = "2024-08-01";
 
-const PARAMETERS_SCHEMA: &str =
-    "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#";
+const PARAMETERS_FILE: (&str, fn(&Parameters) -> String) =
+    ("azuredeploy.parameters.json", Parameters::arm_file);
 
 /// Runs on the new VM's first boot (customData): point the restored data disk's datasource at
 /// the new PostgreSQL server before CloverDX starts, so the new version never connects to the
@@ -39,42 +40,6 @@ systemctl start clover
 "#;
 const DB_HOST_MARKER: &str = "__CLOVERLIFT_DB_HOST__";
 const WAR_STEP_TIMEOUT_SECS: u64 = 1800;
-
-#[derive(Default)]
-struct Parameters {
-    known: BTreeMap<&'static str, String>,
-    discovered: Vec<Discovered>,
-}
-
-impl Parameters {
-    fn set(&mut self, key: &'static str, value: impl ToString) {
-        self.known.insert(key, value.to_string());
-    }
-
-    fn discover(&mut self, key: &'static str, from: impl Into<String>) {
-        self.discovered.push(Discovered {
-            parameter: key,
-            from: from.into(),
-        });
-    }
-
-    /// The deploymentParameters (2019-04-01) file.
-    fn file(&self) -> String {
-        let parameters: serde_json::Map<String, Value> = self
-            .known
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), json!({ "value": v })))
-            .collect();
-        let doc = json!({
-            "$schema": PARAMETERS_SCHEMA,
-            "contentVersion": "1.0.0.0",
-            "parameters": parameters,
-        });
-        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        text.push('\n');
-        text
-    }
-}
 
 pub fn render(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
     let missing = |what: &str| RenderFailure::Template {
@@ -127,17 +92,14 @@ fn tags(spec: &Spec, extra: &BTreeMap<String, String>) -> Value {
 fn metadata(
     spec: &Spec,
     description: String,
-    discovered: &[Discovered],
+    discovered: &[&str],
 ) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     m.insert("name".into(), json!(spec.name));
     m.insert("from_version".into(), json!(spec.from.version));
     m.insert("to_version".into(), json!(spec.to.version));
     m.insert("description".into(), json!(description));
-    m.insert(
-        "discovered".into(),
-        json!(discovered.iter().map(|d| d.parameter).collect::<Vec<_>>()),
-    );
+    m.insert("discovered".into(), json!(discovered));
     m.insert(
         "api".into(),
         json!({
@@ -222,7 +184,6 @@ fn architecture(
             );
         }
     }
-    p.discovered.sort_by_key(|d| d.parameter);
 
     let postgres = format!(
         "reference(resourceId('Microsoft.DBforPostgreSQL/flexibleServers', variables('postgresName')), {})",
@@ -243,7 +204,7 @@ fn architecture(
         "CloverDX Server {} next to {} from its snapshots (cloverlift plan {})",
         spec.to.version, spec.from.version, spec.name
     );
-    let mut context = metadata(spec, description, &p.discovered);
+    let mut context = metadata(spec, description, &p.discovered_names());
     let extra = json!({
         "tags": tags(spec, &to.tags),
         "security_rules": [
@@ -264,13 +225,7 @@ fn architecture(
         Syntax::Json,
         &Value::Object(context),
     )?;
-    let mut files = BTreeMap::new();
-    files.insert("azuredeploy.json".to_owned(), template);
-    files.insert("azuredeploy.parameters.json".to_owned(), p.file());
-    Ok(Artifacts {
-        files,
-        discovered: p.discovered,
-    })
+    Ok(p.into_artifacts([("azuredeploy.json", template)], PARAMETERS_FILE))
 }
 
 fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, RenderFailure> {
@@ -292,12 +247,11 @@ fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, Rend
             ),
         }
     }
-    p.discovered.sort_by_key(|d| d.parameter);
     let description = format!(
         "In-place upgrade of CloverDX Server {} to {} (cloverlift plan {})",
         spec.from.version, spec.to.version, spec.name
     );
-    let mut context = metadata(spec, description, &p.discovered);
+    let mut context = metadata(spec, description, &p.discovered_names());
     context.insert("tags".into(), tags(spec, &BTreeMap::new()));
     context.insert("script".into(), json!(script));
     context.insert("timeout_seconds".into(), json!(WAR_STEP_TIMEOUT_SECS));
@@ -306,14 +260,10 @@ fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, Rend
         Syntax::Json,
         &Value::Object(context),
     )?;
-    let mut files = BTreeMap::new();
-    files.insert("azuredeploy.json".to_owned(), template);
-    files.insert("azuredeploy.parameters.json".to_owned(), p.file());
-    files.insert("war-upgrade.sh".to_owned(), script);
-    Ok(Artifacts {
-        files,
-        discovered: p.discovered,
-    })
+    Ok(p.into_artifacts(
+        [("azuredeploy.json", template), ("war-upgrade.sh", script)],
+        PARAMETERS_FILE,
+    ))
 }
 
 #[cfg(test)]

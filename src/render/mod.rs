@@ -6,6 +6,7 @@ pub mod azure;
 pub mod engine;
 pub mod escape;
 pub mod gcp;
+pub mod parameters;
 pub mod war;
 
 use std::collections::BTreeMap;

@@ -165,3 +165,42 @@ pub fn oracle(env: &str, fallback: &str) -> Option<String> {
     eprintln!("{fallback} not available; skipping the oracle");
     None
 }
+
+/// Runs a Python oracle from tests/oracles over rendered directories; it must report no
+/// problem. Skipped (with a note) outside CI when the venv of scripts/test is missing.
+pub fn assert_oracle_clean(script: &str, dirs: &[PathBuf]) {
+    let Some(python) = oracle("CLOVERLIFT_PYTHON", "python3") else {
+        return;
+    };
+    let out = Command::new(python)
+        .arg(root().join("tests/oracles").join(script))
+        .args(dirs)
+        .output()
+        .expect("run the oracle");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("ModuleNotFoundError") && std::env::var_os("CI").is_none() {
+        eprintln!("{script}: its Python packages are missing; run scripts/test. Skipping.");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{script} found problems:\n{stdout}{stderr}"
+    );
+    assert!(stdout.contains(", 0 problem(s)"), "{stdout}");
+}
+
+/// Two renders of every example of a cloud, in each format, are byte-identical.
+pub fn assert_renders_identical(prefix: &str, formats: &[&str]) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for spec in plans_for(prefix) {
+        for format in formats {
+            let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+            assert_eq!(render_to(&rel(&spec), &a, &["--format", format]).code, 0);
+            assert_eq!(render_to(&rel(&spec), &b, &["--format", format]).code, 0);
+            assert_eq!(files_in(&a), files_in(&b), "{} {format}", rel(&spec));
+            std::fs::remove_dir_all(&a).expect("clean");
+            std::fs::remove_dir_all(&b).expect("clean");
+        }
+    }
+}
