@@ -2,6 +2,7 @@
 //! upgrades. The pipeline is load → validate → compile → render → apply; each stage is a
 //! module that hands the next a typed value.
 
+pub mod apply;
 pub mod cloud;
 pub mod commands;
 pub mod diagnostics;

@@ -24,6 +24,9 @@ enum Command {
     Render(commands::render::Args),
     /// Show what changes in the rendered files between two specs.
     Diff(commands::diff::Args),
+    /// Execute the plan (AWS): snapshots, deploy, activate, verify, address move.
+    #[cfg(feature = "aws")]
+    Apply(commands::apply::Args),
     /// Print the JSON Schema of the spec format (for editors).
     Schema,
     /// Explain a diagnostic code, or list them all.
@@ -32,12 +35,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let err_is_terminal = stderr.is_terminal();
-    let out_is_terminal = stdout.is_terminal();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
+    // Logs go to stderr, filtered by RUST_LOG (e.g. `RUST_LOG=cloverlift=debug`); off by default.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    // Unlocked handles: each write takes the lock briefly, so apply's worker threads can report
+    // progress while the main thread runs the executor.
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let err_is_terminal = err.is_terminal();
+    let out_is_terminal = out.is_terminal();
     let mut io = Io {
         out: &mut out,
         err: &mut err,
@@ -49,6 +57,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, &mut io),
         Command::Render(args) => commands::render::run(args, &mut io),
         Command::Diff(args) => commands::diff::run(args, &mut io),
+        #[cfg(feature = "aws")]
+        Command::Apply(args) => commands::apply::run(args, &mut io),
         Command::Schema => commands::schema::run(&mut io),
         Command::Explain(args) => commands::explain::run(args, &mut io),
     };

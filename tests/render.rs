@@ -89,12 +89,12 @@ fn parameters_file_is_the_create_stack_list_form() {
         get("DatabaseSnapshot"),
         Some("arn:aws:rds:us-east-1:123456789012:snapshot:clover-staging-db-nightly".into())
     );
-    assert_eq!(get("DBSubnetGroupName"), None, "apply discovers it");
+    assert_eq!(get("DBSubnetIds"), None, "apply discovers it");
     for p in &list {
         assert_eq!(p.as_object().map(|o| o.len()), Some(2), "only the two keys");
     }
     assert!(
-        out.stderr.contains("DBSubnetGroupName"),
+        out.stderr.contains("DBSubnetIds"),
         "render says what apply discovers"
     );
 }

@@ -1,6 +1,8 @@
 //! One module per subcommand. Each takes its parsed arguments and injectable output streams
 //! and returns the process exit code, so the CLI tests can drive them in-process too.
 
+#[cfg(feature = "aws")]
+pub mod apply;
 pub mod diff;
 pub mod explain;
 pub mod plan;

@@ -68,11 +68,15 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
     p.discover("VpcId", "the VPC of to.aws.subnet_id (ec2:DescribeSubnets)");
     if let Some(from) = &spec.from.aws {
         p.discover(
-            "DBSubnetGroupName",
+            "DBSubnetIds",
             format!(
-                "the DB subnet group of {} (rds:DescribeDBInstances)",
+                "the subnets of the DB subnet group of {} (rds:DescribeDBInstances)",
                 from.db_instance
             ),
+        );
+        p.discover(
+            "DataVolumeSize",
+            format!("the size of {} (ec2:DescribeVolumes)", from.data_volume),
         );
     }
     let create_group = to.security_group_ids.is_none();
@@ -116,6 +120,7 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
         "security_group_ids": to.security_group_ids.clone().unwrap_or_default(),
         "instance_group_description": format!("CloverDX Server {} ({name})", spec.to.version),
         "database_group_description": format!("CloverDX system database ({name}): PostgreSQL from the server"),
+        "database_subnet_group_description": format!("CloverDX system database ({name})"),
         "ports": PORTS,
         "db_port": DB_PORT,
         "data_device": DATA_DEVICE,

@@ -104,6 +104,41 @@ pub struct Server {
     pub username: UserName,
     /// The user's password, as a secret reference.
     pub password: SecretRef,
+    /// API paths, relative to `url`, when this server's own reference
+    /// (`/clover/api/rest/v1/docs.html`) shows others than CloverDX's documented ones.
+    #[serde(default)]
+    pub endpoints: Endpoints,
+}
+
+/// Paths of the CloverDX Server API that apply calls, relative to the server URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Endpoints {
+    /// Exports the server configuration (schedules and event listeners).
+    pub config_export: HttpPath,
+    /// Imports the server configuration.
+    pub config_import: HttpPath,
+    /// Lists the running jobs, one run id per line.
+    pub running_jobs: HttpPath,
+    /// Takes a license file (PUT).
+    pub license: HttpPath,
+    /// Answers 200 when the server is healthy.
+    pub health: HttpPath,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        let path = |p: &str| {
+            HttpPath::try_from(p.to_owned()).unwrap_or_else(|_| unreachable!("a valid literal"))
+        };
+        Endpoints {
+            config_export: path("/api/rest/v1/server/configuration/export"),
+            config_import: path("/api/rest/v1/server/configuration/import"),
+            running_jobs: path("/simpleHttpApi/server_jobs"),
+            license: path("/api/rest/v1/server/license"),
+            health: path("/accessibilityTest.jsp"),
+        }
+    }
 }
 
 /// The running version on AWS.

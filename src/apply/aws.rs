@@ -1,0 +1,766 @@
+//! The AWS provider: snapshots of the old RDS instance and EBS volume, the waiters for them,
+//! the CloudFormation deployment through a change set (described before it is executed, stack
+//! events streamed as progress), and the Elastic IP move. Credentials and region come from the
+//! standard chain (aws-config); `--endpoint-url` and the standard `AWS_ENDPOINT_URL*` variables
+//! point it elsewhere (moto in the tests). Old resources are only ever read here, except the
+//! Elastic IP that `move-address` moves on request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation as cfn;
+use aws_sdk_ec2 as ec2;
+use aws_sdk_rds as rds;
+use serde_json::{Value, json};
+
+use super::events::{Event, Events};
+use super::executor::{StepContext, StepFuture};
+use super::runner::Provider;
+use crate::plan::step::StepKind;
+use crate::spec::model::{FromAws, Spec};
+
+/// How long snapshots and stacks may take before apply gives up waiting.
+const LONG_WAIT: Duration = Duration::from_secs(6 * 3600);
+
+/// The shared SDK configuration: the standard credential and region chain.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// The SDK's error with its whole cause chain (service code and message included).
+pub fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+pub struct AwsProvider {
+    spec: Arc<Spec>,
+    ec2: ec2::Client,
+    rds: rds::Client,
+    cfn: cfn::Client,
+    /// The rendered CloudFormation template and the parameters the spec gives.
+    template: String,
+    known_parameters: Vec<(String, String)>,
+    events: Arc<dyn Events>,
+    poll: Duration,
+}
+
+impl AwsProvider {
+    pub async fn new(
+        spec: Arc<Spec>,
+        endpoint_url: Option<&str>,
+        template: String,
+        parameters_file: &str,
+        events: Arc<dyn Events>,
+        poll: Duration,
+    ) -> Result<AwsProvider, String> {
+        let from = spec
+            .from
+            .aws
+            .as_ref()
+            .ok_or("the spec has no from.aws block")?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(from.region.to_string()));
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let list: Vec<Value> = serde_json::from_str(parameters_file).map_err(|e| e.to_string())?;
+        let known_parameters = list
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p["ParameterKey"].as_str()?.to_owned(),
+                    p["ParameterValue"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        Ok(AwsProvider {
+            ec2: ec2::Client::new(&config),
+            rds: rds::Client::new(&config),
+            cfn: cfn::Client::new(&config),
+            spec,
+            template,
+            known_parameters,
+            events,
+            poll,
+        })
+    }
+
+    fn from(&self) -> Result<&FromAws, String> {
+        self.spec
+            .from
+            .aws
+            .as_ref()
+            .ok_or_else(|| "the spec has no from.aws block".into())
+    }
+
+    fn progress(&self, step: &str, message: impl Into<String>) {
+        self.events.emit(&Event::Progress {
+            step: step.into(),
+            message: message.into(),
+        });
+    }
+
+    fn stack_name(&self) -> &str {
+        self.spec.name.as_str()
+    }
+
+    /// RDS `CreateDBSnapshot`, named and tagged for this plan. A resumed run finds the
+    /// snapshot its interrupted predecessor started (its name is journaled first).
+    async fn snapshot_database(&self, cx: &StepContext) -> Result<Value, String> {
+        let from = self.from()?;
+        let earlier = cx
+            .earlier_notes
+            .iter()
+            .find_map(|n| n["snapshot"].as_str().map(str::to_owned));
+        let id = match earlier {
+            Some(id) => id,
+            None => {
+                let id = format!(
+                    "cloverlift-{}-{}",
+                    self.spec.name,
+                    super::clock::now_secs() as u64
+                );
+                cx.note(json!({ "snapshot": id }))?;
+                id
+            }
+        };
+        let existing = self
+            .rds
+            .describe_db_snapshots()
+            .db_snapshot_identifier(&id)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.db_snapshots()
+                    .first()
+                    .and_then(|s| s.db_snapshot_arn().map(str::to_owned))
+            });
+        let arn = match existing {
+            Some(arn) => arn,
+            None => {
+                let out = self
+                    .rds
+                    .create_db_snapshot()
+                    .db_instance_identifier(from.db_instance.as_str())
+                    .db_snapshot_identifier(&id)
+                    .tags(rds_tag("cloverlift:plan", self.spec.name.as_str()))
+                    .tags(rds_tag("cloverlift:step", "snapshot-database"))
+                    .send()
+                    .await
+                    .map_err(|e| format!("rds:CreateDBSnapshot: {}", describe_error(&e)))?;
+                out.db_snapshot()
+                    .and_then(|s| s.db_snapshot_arn().map(str::to_owned))
+                    .unwrap_or_default()
+            }
+        };
+        Ok(json!({ "snapshot": id, "arn": arn }))
+    }
+
+    /// EC2 `CreateSnapshot` of the old data volume, tagged with this run so a resume finds it.
+    async fn snapshot_data(&self, cx: &StepContext) -> Result<Value, String> {
+        let from = self.from()?;
+        let earlier = cx
+            .earlier_notes
+            .iter()
+            .find_map(|n| n["run"].as_str().map(str::to_owned));
+        let run = match earlier {
+            Some(run) => run,
+            None => {
+                let run = format!("{}-{}", self.spec.name, super::clock::now_secs() as u64);
+                cx.note(json!({ "run": run }))?;
+                run
+            }
+        };
+        let found = self
+            .ec2
+            .describe_snapshots()
+            .filters(
+                ec2::types::Filter::builder()
+                    .name("tag:cloverlift:run")
+                    .values(&run)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeSnapshots: {}", describe_error(&e)))?;
+        if let Some(id) = found.snapshots().first().and_then(|s| s.snapshot_id()) {
+            return Ok(json!({ "snapshot": id }));
+        }
+        let out = self
+            .ec2
+            .create_snapshot()
+            .volume_id(from.data_volume.as_str())
+            .description(format!(
+                "cloverlift {}: data disk before the upgrade",
+                self.spec.name
+            ))
+            .tag_specifications(
+                ec2::types::TagSpecification::builder()
+                    .resource_type(ec2::types::ResourceType::Snapshot)
+                    .tags(ec2_tag("cloverlift:plan", self.spec.name.as_str()))
+                    .tags(ec2_tag("cloverlift:run", &run))
+                    .tags(ec2_tag("cloverlift:step", "snapshot-data"))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| format!("ec2:CreateSnapshot: {}", describe_error(&e)))?;
+        let id = out
+            .snapshot_id()
+            .ok_or("ec2:CreateSnapshot returned no id")?;
+        Ok(json!({ "snapshot": id }))
+    }
+
+    async fn await_snapshots(&self, cx: &StepContext) -> Result<Value, String> {
+        let data = cx
+            .output("snapshot-data")
+            .and_then(|o| o["snapshot"].as_str())
+            .ok_or("snapshot-data left no snapshot id")?
+            .to_owned();
+        let db = cx
+            .output("snapshot-database")
+            .and_then(|o| o["snapshot"].as_str())
+            .ok_or("snapshot-database left no snapshot")?
+            .to_owned();
+        let started = Instant::now();
+        let (mut data_ok, mut db_ok) = (false, false);
+        while !(data_ok && db_ok) {
+            if !data_ok {
+                let out = self
+                    .ec2
+                    .describe_snapshots()
+                    .snapshot_ids(&data)
+                    .send()
+                    .await
+                    .map_err(|e| format!("ec2:DescribeSnapshots: {}", describe_error(&e)))?;
+                let state = out.snapshots().first().and_then(|s| s.state().cloned());
+                match state {
+                    Some(ec2::types::SnapshotState::Completed) => data_ok = true,
+                    Some(ec2::types::SnapshotState::Error) => {
+                        return Err(format!("EBS snapshot {data} failed"));
+                    }
+                    other => self.progress("await-snapshots", format!("{data}: {other:?}")),
+                }
+            }
+            if !db_ok {
+                let out = self
+                    .rds
+                    .describe_db_snapshots()
+                    .db_snapshot_identifier(&db)
+                    .send()
+                    .await
+                    .map_err(|e| format!("rds:DescribeDBSnapshots: {}", describe_error(&e)))?;
+                let status = out
+                    .db_snapshots()
+                    .first()
+                    .and_then(|s| s.status().map(str::to_owned));
+                match status.as_deref() {
+                    Some("available") => db_ok = true,
+                    Some("failed" | "error") => return Err(format!("RDS snapshot {db} failed")),
+                    other => self.progress("await-snapshots", format!("{db}: {other:?}")),
+                }
+            }
+            if data_ok && db_ok {
+                break;
+            }
+            if started.elapsed() > LONG_WAIT {
+                return Err("the snapshots did not complete within 6 hours".into());
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+        Ok(json!({ "data": data, "database": db, "seconds": started.elapsed().as_secs_f64() }))
+    }
+
+    /// Reads what only the running deployment knows: the subnet's VPC and zone, the VPC's CIDR,
+    /// the old database's subnet group and the old data volume's size.
+    async fn discover(&self, cx: &StepContext) -> Result<BTreeMap<String, String>, String> {
+        let from = self.from()?;
+        let to = self
+            .spec
+            .to
+            .aws
+            .as_ref()
+            .ok_or("the spec has no to.aws block")?;
+        let mut p: BTreeMap<String, String> = self.known_parameters.iter().cloned().collect();
+        let subnets = self
+            .ec2
+            .describe_subnets()
+            .subnet_ids(to.subnet_id.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeSubnets: {}", describe_error(&e)))?;
+        let subnet = subnets.subnets().first().ok_or("subnet not found")?;
+        let vpc = subnet.vpc_id().unwrap_or_default().to_owned();
+        p.insert("VpcId".into(), vpc.clone());
+        p.insert(
+            "AvailabilityZone".into(),
+            subnet.availability_zone().unwrap_or_default().to_owned(),
+        );
+        if to.security_group_ids.is_none() && !p.contains_key("AllowedCidr") {
+            let vpcs = self
+                .ec2
+                .describe_vpcs()
+                .vpc_ids(&vpc)
+                .send()
+                .await
+                .map_err(|e| format!("ec2:DescribeVpcs: {}", describe_error(&e)))?;
+            let cidr = vpcs
+                .vpcs()
+                .first()
+                .and_then(|v| v.cidr_block())
+                .unwrap_or_default();
+            p.insert("AllowedCidr".into(), cidr.to_owned());
+        }
+        let dbs = self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(from.db_instance.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("rds:DescribeDBInstances: {}", describe_error(&e)))?;
+        let subnets: Vec<&str> = dbs
+            .db_instances()
+            .first()
+            .and_then(|d| d.db_subnet_group())
+            .map(|g| {
+                g.subnets()
+                    .iter()
+                    .filter_map(|s| s.subnet_identifier())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if subnets.is_empty() {
+            return Err(format!(
+                "{} has no DB subnet group with subnets to place the new database in",
+                from.db_instance
+            ));
+        }
+        // CloudFormation takes a List<…> parameter as comma-separated values.
+        p.insert("DBSubnetIds".into(), subnets.join(","));
+        let volumes = self
+            .ec2
+            .describe_volumes()
+            .volume_ids(from.data_volume.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeVolumes: {}", describe_error(&e)))?;
+        let size = volumes
+            .volumes()
+            .first()
+            .and_then(|v| v.size())
+            .unwrap_or(1);
+        p.insert("DataVolumeSize".into(), size.to_string());
+        if let Some(s) = cx
+            .output("snapshot-data")
+            .and_then(|o| o["snapshot"].as_str())
+        {
+            p.insert("DataSnapshotId".into(), s.to_owned());
+        }
+        if let Some(s) = cx
+            .output("snapshot-database")
+            .and_then(|o| o["snapshot"].as_str())
+        {
+            p.insert("DatabaseSnapshot".into(), s.to_owned());
+        }
+        Ok(p)
+    }
+
+    async fn stack(&self) -> Result<Option<cfn::types::Stack>, String> {
+        match self
+            .cfn
+            .describe_stacks()
+            .stack_name(self.stack_name())
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.stacks().first().cloned()),
+            Err(e) => {
+                let text = describe_error(&e);
+                if text.contains("does not exist") {
+                    Ok(None)
+                } else {
+                    Err(format!("cloudformation:DescribeStacks: {text}"))
+                }
+            }
+        }
+    }
+
+    /// Creates the stack through a change set: created, described, then executed; waits for
+    /// it, streaming the stack's events.
+    async fn deploy(&self, cx: &StepContext) -> Result<Value, String> {
+        if let Some(stack) = self.stack().await? {
+            // A resumed apply may find the stack its predecessor started.
+            let status = stack
+                .stack_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            if status == "CREATE_COMPLETE" || status == "UPDATE_COMPLETE" {
+                let mut outputs = stack_outputs(&stack);
+                if outputs.get("InstanceId").is_none()
+                    && let Ok(r) = self
+                        .cfn
+                        .describe_stack_resource()
+                        .stack_name(self.stack_name())
+                        .logical_resource_id("Instance")
+                        .send()
+                        .await
+                    && let (Some(id), Some(map)) = (
+                        r.stack_resource_detail()
+                            .and_then(|d| d.physical_resource_id()),
+                        outputs.as_object_mut(),
+                    )
+                {
+                    map.insert("InstanceId".into(), json!(id));
+                }
+                return Ok(outputs);
+            }
+            if !status.ends_with("_IN_PROGRESS") {
+                return Err(format!(
+                    "stack {} exists in state {status}; delete it or choose another plan name",
+                    self.stack_name()
+                ));
+            }
+        } else {
+            let parameters = self.discover(cx).await?;
+            let change_set = format!("cloverlift-{}", super::clock::now_secs() as u64);
+            let mut req = self
+                .cfn
+                .create_change_set()
+                .stack_name(self.stack_name())
+                .change_set_name(&change_set)
+                .change_set_type(cfn::types::ChangeSetType::Create)
+                .template_body(&self.template)
+                .capabilities(cfn::types::Capability::CapabilityIam)
+                .tags(cfn_tag("cloverlift:plan", self.spec.name.as_str()));
+            for (k, v) in &parameters {
+                req = req.parameters(
+                    cfn::types::Parameter::builder()
+                        .parameter_key(k)
+                        .parameter_value(v)
+                        .build(),
+                );
+            }
+            let created = req
+                .send()
+                .await
+                .map_err(|e| format!("cloudformation:CreateChangeSet: {}", describe_error(&e)))?;
+            let id = created.id().unwrap_or(&change_set).to_owned();
+            cx.note(json!({ "change_set": id, "parameters": parameters }))?;
+            let described = self.wait_change_set(&id).await?;
+            for change in described.changes() {
+                if let Some(rc) = change.resource_change() {
+                    self.progress(
+                        "deploy",
+                        format!(
+                            "change set: {} {} ({})",
+                            rc.action().map(|a| a.as_str()).unwrap_or("?"),
+                            rc.logical_resource_id().unwrap_or("?"),
+                            rc.resource_type().unwrap_or("?")
+                        ),
+                    );
+                }
+            }
+            self.cfn
+                .execute_change_set()
+                .change_set_name(&id)
+                .stack_name(self.stack_name())
+                .send()
+                .await
+                .map_err(|e| format!("cloudformation:ExecuteChangeSet: {}", describe_error(&e)))?;
+        }
+        let stack = self.wait_stack("deploy", "CREATE_COMPLETE").await?;
+        let mut outputs = stack_outputs(&stack);
+        // The instance id is also the physical id of the template's `Instance`; read it there
+        // when the stack reports no outputs (moto's change sets do not compute them).
+        if outputs.get("InstanceId").is_none() {
+            let resource = self
+                .cfn
+                .describe_stack_resource()
+                .stack_name(self.stack_name())
+                .logical_resource_id("Instance")
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cloudformation:DescribeStackResource: {}",
+                        describe_error(&e)
+                    )
+                })?;
+            let id = resource
+                .stack_resource_detail()
+                .and_then(|r| r.physical_resource_id())
+                .ok_or("the stack has no Instance resource")?;
+            if let Some(map) = outputs.as_object_mut() {
+                map.insert("InstanceId".into(), json!(id));
+            }
+        }
+        Ok(outputs)
+    }
+
+    async fn wait_change_set(
+        &self,
+        id: &str,
+    ) -> Result<cfn::operation::describe_change_set::DescribeChangeSetOutput, String> {
+        let started = Instant::now();
+        loop {
+            let out = self
+                .cfn
+                .describe_change_set()
+                .change_set_name(id)
+                .stack_name(self.stack_name())
+                .send()
+                .await
+                .map_err(|e| format!("cloudformation:DescribeChangeSet: {}", describe_error(&e)))?;
+            match out.status().map(|s| s.as_str()) {
+                Some("CREATE_COMPLETE") => return Ok(out),
+                Some("FAILED") => {
+                    return Err(format!(
+                        "change set failed: {}",
+                        out.status_reason().unwrap_or("no reason given")
+                    ));
+                }
+                _ => {}
+            }
+            if started.elapsed() > LONG_WAIT {
+                return Err("the change set was not created in time".into());
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    /// Waits for the stack to reach `goal`, reporting new stack events; on a failed or rolled
+    /// back stack, names the first resource that failed and why.
+    async fn wait_stack(&self, step: &str, goal: &str) -> Result<cfn::types::Stack, String> {
+        let started = Instant::now();
+        let mut seen: std::collections::BTreeSet<String> = Default::default();
+        loop {
+            let events = self
+                .cfn
+                .describe_stack_events()
+                .stack_name(self.stack_name())
+                .send()
+                .await
+                .map(|o| o.stack_events().to_vec())
+                .unwrap_or_default();
+            let mut failure = None;
+            for ev in events.iter().rev() {
+                let id = ev.event_id().unwrap_or_default().to_owned();
+                let status = ev
+                    .resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default();
+                if status.ends_with("_FAILED") && failure.is_none() {
+                    failure = Some(format!(
+                        "{} ({}): {}",
+                        ev.logical_resource_id().unwrap_or("?"),
+                        ev.resource_type().unwrap_or("?"),
+                        ev.resource_status_reason().unwrap_or("no reason given")
+                    ));
+                }
+                if seen.insert(id) {
+                    self.progress(
+                        step,
+                        format!(
+                            "{} {}{}",
+                            ev.logical_resource_id().unwrap_or("?"),
+                            status,
+                            ev.resource_status_reason()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+            let stack = self.stack().await?.ok_or("the stack disappeared")?;
+            let status = stack
+                .stack_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            if status == goal {
+                return Ok(stack);
+            }
+            if status.ends_with("_FAILED") || status.contains("ROLLBACK") {
+                if status.ends_with("_IN_PROGRESS") {
+                    tokio::time::sleep(self.poll).await;
+                    continue;
+                }
+                return Err(format!(
+                    "stack {} ended {status}: {}",
+                    self.stack_name(),
+                    failure.unwrap_or_else(|| stack
+                        .stack_status_reason()
+                        .unwrap_or("no reason given")
+                        .to_owned())
+                ));
+            }
+            if started.elapsed() > LONG_WAIT {
+                return Err(format!(
+                    "stack {} did not reach {goal} in time",
+                    self.stack_name()
+                ));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    /// Moves the old Elastic IP to the new instance, then drops the new stack's own address
+    /// (stack update with NewPublicAddress=false) and reboots the new instance so it renews its
+    /// certificate for the address (CloverDX AWS upgrade guide).
+    async fn move_address(&self, cx: &StepContext) -> Result<Value, String> {
+        let from = self.from()?;
+        let allocation = from
+            .elastic_ip
+            .as_ref()
+            .ok_or("move-address needs from.aws.elastic_ip")?;
+        let instance = cx
+            .output("deploy")
+            .and_then(|o| o["InstanceId"].as_str())
+            .ok_or("deploy left no InstanceId output")?
+            .to_owned();
+        let out = self
+            .ec2
+            .associate_address()
+            .allocation_id(allocation.as_str())
+            .instance_id(&instance)
+            .allow_reassociation(true)
+            .send()
+            .await
+            .map_err(|e| format!("ec2:AssociateAddress: {}", describe_error(&e)))?;
+        let association = out.association_id().unwrap_or_default().to_owned();
+        let stack = self.stack().await?.ok_or("the stack disappeared")?;
+        let mut req = self
+            .cfn
+            .update_stack()
+            .stack_name(self.stack_name())
+            .use_previous_template(true)
+            .capabilities(cfn::types::Capability::CapabilityIam);
+        for p in stack.parameters() {
+            let key = p.parameter_key().unwrap_or_default();
+            let param = if key == "NewPublicAddress" {
+                cfn::types::Parameter::builder()
+                    .parameter_key(key)
+                    .parameter_value("false")
+                    .build()
+            } else {
+                cfn::types::Parameter::builder()
+                    .parameter_key(key)
+                    .use_previous_value(true)
+                    .build()
+            };
+            req = req.parameters(param);
+        }
+        match req.send().await {
+            Ok(_) => {
+                self.wait_stack("move-address", "UPDATE_COMPLETE").await?;
+            }
+            Err(e) => {
+                let text = describe_error(&e);
+                if !text.contains("No updates are to be performed") {
+                    return Err(format!("cloudformation:UpdateStack: {text}"));
+                }
+            }
+        }
+        self.ec2
+            .reboot_instances()
+            .instance_ids(&instance)
+            .send()
+            .await
+            .map_err(|e| format!("ec2:RebootInstances: {}", describe_error(&e)))?;
+        Ok(json!({ "allocation": allocation, "instance": instance, "association": association }))
+    }
+}
+
+fn stack_outputs(stack: &cfn::types::Stack) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("StackId".into(), json!(stack.stack_id()));
+    for o in stack.outputs() {
+        if let (Some(k), Some(v)) = (o.output_key(), o.output_value()) {
+            out.insert(k.to_owned(), json!(v));
+        }
+    }
+    Value::Object(out)
+}
+
+fn ec2_tag(k: &str, v: &str) -> ec2::types::Tag {
+    ec2::types::Tag::builder().key(k).value(v).build()
+}
+
+fn rds_tag(k: &str, v: &str) -> rds::types::Tag {
+    rds::types::Tag::builder().key(k).value(v).build()
+}
+
+fn cfn_tag(k: &str, v: &str) -> cfn::types::Tag {
+    cfn::types::Tag::builder().key(k).value(v).build()
+}
+
+impl Provider for AwsProvider {
+    fn describe(&self, kind: StepKind) -> Vec<String> {
+        let Ok(from) = self.from() else {
+            return Vec::new();
+        };
+        let stack = self.stack_name();
+        match kind {
+            StepKind::SnapshotDatabase => vec![format!(
+                "rds:CreateDBSnapshot DBInstanceIdentifier={} (tagged cloverlift:plan={stack})",
+                from.db_instance
+            )],
+            StepKind::SnapshotData => vec![format!(
+                "ec2:CreateSnapshot VolumeId={} (tagged cloverlift:plan={stack})",
+                from.data_volume
+            )],
+            StepKind::AwaitSnapshots => vec![
+                "ec2:DescribeSnapshots until completed".into(),
+                "rds:DescribeDBSnapshots until available".into(),
+            ],
+            StepKind::Deploy => vec![
+                "ec2:DescribeSubnets, ec2:DescribeVpcs, ec2:DescribeVolumes, rds:DescribeDBInstances (discover parameters)".into(),
+                format!("cloudformation:CreateChangeSet StackName={stack} ChangeSetType=CREATE Capabilities=CAPABILITY_IAM"),
+                "cloudformation:DescribeChangeSet until CREATE_COMPLETE (changes shown)".into(),
+                "cloudformation:ExecuteChangeSet".into(),
+                "cloudformation:DescribeStacks/DescribeStackEvents until CREATE_COMPLETE".into(),
+            ],
+            StepKind::MoveAddress => vec![
+                format!(
+                    "ec2:AssociateAddress AllocationId={} InstanceId=<new instance> AllowReassociation=true",
+                    from.elastic_ip.as_ref().map_or("?", |e| e.as_str())
+                ),
+                format!("cloudformation:UpdateStack StackName={stack} NewPublicAddress=false"),
+                "ec2:RebootInstances <new instance> (renews its certificate)".into(),
+            ],
+            other => vec![format!("{other}: not an AWS step")],
+        }
+    }
+
+    fn run(&self, kind: StepKind, cx: StepContext) -> StepFuture<'_> {
+        Box::pin(async move {
+            match kind {
+                StepKind::SnapshotDatabase => self.snapshot_database(&cx).await,
+                StepKind::SnapshotData => self.snapshot_data(&cx).await,
+                StepKind::AwaitSnapshots => self.await_snapshots(&cx).await,
+                StepKind::Deploy => self.deploy(&cx).await,
+                StepKind::MoveAddress => self.move_address(&cx).await,
+                other => Err(format!(
+                    "step {other} has no AWS implementation in this build (the war strategy's in-place steps run through SSM, which apply does not drive yet)"
+                )),
+            }
+        })
+    }
+
+    fn new_server_url(&self, cx: &StepContext) -> Option<String> {
+        cx.output("deploy")
+            .and_then(|o| o["ServerUrl"].as_str())
+            .map(str::to_owned)
+    }
+}

@@ -1,0 +1,212 @@
+//! The CloverDX Server API as apply uses it. Sources (CloverDX documentation):
+//! - REST API v1 under `/clover/api/rest/v1/…`, basic authentication, and an `X-Requested-By`
+//!   header on every request against CSRF ("REST API", operations/rest-api).
+//! - Schedules and event listeners are switched through the server configuration export and
+//!   import (`server/configuration/export|import`, `include=schedules&include=eventListeners`):
+//!   each item carries `enabled`; import matches schedules by description and listeners by
+//!   name ("Server configuration", admin/server-config; the REST paths are from a third-party
+//!   client, the Simple HTTP API's `export_server_config`/`import_server_config` are documented).
+//! - Running jobs: the Simple HTTP API's `server_jobs` (one run id per line).
+//! - License: `PUT /clover/api/rest/v1/server/license` with the file as the body
+//!   (cloverdx-server-docker, Kubernetes example).
+//! - Health: `GET /clover/accessibilityTest.jsp`: 200 healthy, 503 `SUSPENDED` suspended.
+//!
+//! Every path can be overridden in `from.server.endpoints`, for servers whose own reference
+//! (`/clover/api/rest/v1/docs.html`) shows others.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+
+use super::server_config::{self, Kind};
+use crate::spec::model::Endpoints;
+
+/// A CloverDX Server's API, authenticated.
+#[derive(Clone)]
+pub struct CloverDx {
+    base: String,
+    username: String,
+    password: String,
+    endpoints: Endpoints,
+    http: reqwest::Client,
+}
+
+/// What pause disabled (and resume re-enables), by kind and identity.
+pub type Disabled = BTreeSet<(Kind, String)>;
+
+impl CloverDx {
+    pub fn new(
+        base: &str,
+        username: &str,
+        password: &str,
+        endpoints: &Endpoints,
+    ) -> Result<CloverDx, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(CloverDx {
+            base: base.trim_end_matches('/').to_owned(),
+            username: username.to_owned(),
+            password: password.to_owned(),
+            endpoints: endpoints.clone(),
+            http,
+        })
+    }
+
+    /// The same server under another base URL (the new version, for instance).
+    pub fn at(&self, base: &str) -> CloverDx {
+        CloverDx {
+            base: base.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .basic_auth(&self.username, Some(&self.password))
+            .header("X-Requested-By", "cloverlift")
+    }
+
+    async fn send(&self, what: &str, req: reqwest::RequestBuilder) -> Result<String, String> {
+        let resp = req.send().await.map_err(|e| format!("{what}: {e}"))?;
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let hint = match status {
+            StatusCode::UNAUTHORIZED => " (check from.server.username and the password)",
+            StatusCode::FORBIDDEN => {
+                " (the user lacks the permission, or CSRF protection refused the request)"
+            }
+            StatusCode::NOT_FOUND => {
+                " (the path may differ on this server: see from.server.endpoints)"
+            }
+            _ => "",
+        };
+        let excerpt: String = body.chars().take(300).collect();
+        Err(format!("{what}: HTTP {status}{hint}: {}", excerpt.trim()))
+    }
+
+    /// The schedules and listeners part of the server configuration.
+    pub async fn export(&self) -> Result<String, String> {
+        let req = self
+            .request(Method::GET, self.endpoints.config_export.as_str())
+            .query(&[("include", "schedules"), ("include", "eventListeners")]);
+        self.send("export the server configuration", req).await
+    }
+
+    async fn import(&self, xml: String) -> Result<(), String> {
+        let req = self
+            .request(Method::POST, self.endpoints.config_import.as_str())
+            .query(&[
+                ("dryRun", "false"),
+                ("override", "true"),
+                ("include", "schedules"),
+                ("include", "eventListeners"),
+            ])
+            .header("Content-Type", "application/octet-stream")
+            .body(xml);
+        self.send("import the server configuration", req)
+            .await
+            .map(|_| ())
+    }
+
+    /// The enabled schedules and/or listeners, which pause is about to disable.
+    pub async fn enabled(
+        &self,
+        schedules: bool,
+        listeners: bool,
+    ) -> Result<(String, Disabled), String> {
+        let xml = self.export().await?;
+        let set = server_config::items(&xml)?
+            .into_iter()
+            .filter(|i| i.enabled)
+            .filter(|i| match i.kind {
+                Kind::Schedule => schedules,
+                Kind::Listener => listeners,
+            })
+            .map(|i| (i.kind, i.identity))
+            .collect();
+        Ok((xml, set))
+    }
+
+    /// Sets `enabled` on exactly `items`, leaving everything else of the configuration as the
+    /// server exported it.
+    pub async fn set_enabled(&self, items: &Disabled, enabled: bool) -> Result<(), String> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let xml = self.export().await?;
+        let changed = server_config::set_enabled(&xml, items, enabled)?;
+        self.import(changed).await
+    }
+
+    /// Run ids of the jobs running now.
+    pub async fn running_jobs(&self) -> Result<Vec<String>, String> {
+        let req = self.request(Method::GET, self.endpoints.running_jobs.as_str());
+        let body = self.send("list the running jobs", req).await?;
+        Ok(body
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    pub async fn upload_license(&self, license: Vec<u8>) -> Result<(), String> {
+        let req = self
+            .request(Method::PUT, self.endpoints.license.as_str())
+            .header("Content-Type", "application/octet-stream")
+            .body(license);
+        self.send("upload the license", req).await.map(|_| ())
+    }
+
+    /// `GET` a path on the server: `Ok(status)` for any HTTP answer.
+    pub async fn get_status(&self, path: &str) -> Result<u16, String> {
+        let resp = self
+            .request(Method::GET, path)
+            .send()
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        Ok(resp.status().as_u16())
+    }
+
+    pub fn health_path(&self) -> &str {
+        self.endpoints.health.as_str()
+    }
+}
+
+/// `schedules` / `listeners` lists for the journal and outputs.
+pub fn to_json(items: &Disabled) -> serde_json::Value {
+    let of = |k: Kind| -> Vec<&str> {
+        items
+            .iter()
+            .filter(|(kind, _)| *kind == k)
+            .map(|(_, id)| id.as_str())
+            .collect()
+    };
+    serde_json::json!({ "schedules": of(Kind::Schedule), "listeners": of(Kind::Listener) })
+}
+
+pub fn from_json(v: &serde_json::Value) -> Disabled {
+    let mut out = Disabled::new();
+    for (key, kind) in [("schedules", Kind::Schedule), ("listeners", Kind::Listener)] {
+        for id in v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str())
+        {
+            out.insert((kind, id.to_owned()));
+        }
+    }
+    out
+}

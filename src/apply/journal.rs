@@ -1,0 +1,350 @@
+//! The apply journal: one JSON object per line under `.cloverlift/<plan>/journal.jsonl`,
+//! written and flushed to disk at every step start, note and finish, so an interrupted apply
+//! can resume with the outputs of the steps that finished. A lock file keeps two applies of one
+//! plan apart, and the spec's hash stops a resume against a changed spec.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::clock;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Record {
+    /// An apply run started (the first, or a resume).
+    Begin {
+        at: String,
+        plan: String,
+        spec_sha256: String,
+        resume: bool,
+    },
+    Start {
+        at: String,
+        step: String,
+    },
+    /// Something a step learned that it must not forget across a crash (pause records what it
+    /// is about to disable before disabling it).
+    Note {
+        at: String,
+        step: String,
+        data: Value,
+    },
+    Finish {
+        at: String,
+        step: String,
+        seconds: f64,
+        outputs: Value,
+    },
+    Fail {
+        at: String,
+        step: String,
+        error: String,
+    },
+    End {
+        at: String,
+        outcome: String,
+    },
+}
+
+/// What earlier runs of this plan left: finished steps with their outputs, notes, and steps
+/// that started but never finished.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub spec_sha256: Option<String>,
+    pub finished: BTreeMap<String, Value>,
+    pub notes: BTreeMap<String, Vec<Value>>,
+    pub started: BTreeMap<String, f64>,
+    pub finished_at: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum JournalError {
+    #[error("another apply of plan `{plan}` is running (lock {path} held by pid {pid})")]
+    #[diagnostic(
+        code(apply::locked),
+        help("wait for it to finish; if no apply runs, remove the lock file")
+    )]
+    Locked {
+        plan: String,
+        path: String,
+        pid: String,
+    },
+
+    #[error("the spec changed since the journal was written (sha256 {was} → {now})")]
+    #[diagnostic(
+        code(apply::spec_changed),
+        help("resume with the spec the interrupted apply used, or move {path} away to start over")
+    )]
+    SpecChanged {
+        was: String,
+        now: String,
+        path: String,
+    },
+
+    #[error("no journal to resume at {path}")]
+    #[diagnostic(code(apply::nothing_to_resume), help("run apply without --resume"))]
+    NothingToResume { path: String },
+
+    #[error("a journal from an earlier apply exists at {path}")]
+    #[diagnostic(
+        code(apply::journal_exists),
+        help("continue it with --resume, or move it away to start a new apply")
+    )]
+    Exists { path: String },
+
+    #[error("journal {path}: {message}")]
+    #[diagnostic(code(apply::journal_io))]
+    Io { path: String, message: String },
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    _lock: Lock,
+}
+
+impl Journal {
+    /// Opens (or, without `resume`, creates) the journal of `plan` in `dir`, taking the lock.
+    pub fn open(
+        dir: &Path,
+        plan: &str,
+        spec_sha256: &str,
+        resume: bool,
+    ) -> Result<(Journal, History), JournalError> {
+        let io = |path: &Path, e: std::io::Error| JournalError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let lock = Lock::take(dir, plan)?;
+        let path = dir.join("journal.jsonl");
+        let history = if path.exists() {
+            if !resume {
+                return Err(JournalError::Exists {
+                    path: path.display().to_string(),
+                });
+            }
+            let history = read(&path)?;
+            if let Some(was) = &history.spec_sha256
+                && was != spec_sha256
+            {
+                return Err(JournalError::SpecChanged {
+                    was: was.clone(),
+                    now: spec_sha256.to_owned(),
+                    path: path.display().to_string(),
+                });
+            }
+            history
+        } else if resume {
+            return Err(JournalError::NothingToResume {
+                path: path.display().to_string(),
+            });
+        } else {
+            History::default()
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        let mut journal = Journal {
+            path,
+            file,
+            _lock: lock,
+        };
+        journal.append(&Record::Begin {
+            at: clock::rfc3339(clock::now_secs()),
+            plan: plan.to_owned(),
+            spec_sha256: spec_sha256.to_owned(),
+            resume,
+        })?;
+        Ok((journal, history))
+    }
+
+    /// Appends one record and flushes it to disk before returning.
+    pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(record).map_err(|e| JournalError::Io {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| JournalError::Io {
+                path: self.path.display().to_string(),
+                message: e.to_string(),
+            })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Reads every record of a journal into its history. A torn last line (the process died while
+/// writing it) is ignored: the record it would have been was never acted on.
+pub fn read(path: &Path) -> Result<History, JournalError> {
+    let file = File::open(path).map_err(|e| JournalError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut history = History::default();
+    for line in BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        let Ok(record) = serde_json::from_str::<Record>(&line) else {
+            continue;
+        };
+        match record {
+            Record::Begin { spec_sha256, .. } => history.spec_sha256 = Some(spec_sha256),
+            Record::Start { step, at } => {
+                history.started.entry(step).or_insert(parse_time(&at));
+            }
+            Record::Note { step, data, .. } => history.notes.entry(step).or_default().push(data),
+            Record::Finish {
+                step, outputs, at, ..
+            } => {
+                history.finished_at.insert(step.clone(), parse_time(&at));
+                history.finished.insert(step, outputs);
+            }
+            Record::Fail { .. } | Record::End { .. } => {}
+        }
+    }
+    Ok(history)
+}
+
+/// Seconds since the epoch of a journal timestamp (0 if unreadable).
+fn parse_time(at: &str) -> f64 {
+    let num = |r: std::ops::Range<usize>| at.get(r).and_then(|s| s.parse::<i64>().ok());
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return 0.0;
+    };
+    let ms = num(20..23).unwrap_or(0);
+    // Days from civil (Hinnant), the inverse of clock::civil_from_days.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (days * 86_400 + h * 3600 + mi * 60 + s) as f64 + ms as f64 / 1000.0
+}
+
+/// `lock` in the plan's state directory, holding the owner's pid; removed when dropped.
+struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    fn take(dir: &Path, plan: &str) -> Result<Lock, JournalError> {
+        let path = dir.join("lock");
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(Lock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = pid.trim().to_owned();
+                    // A lock whose process is gone (killed, machine restarted) is stale.
+                    let alive = !pid.is_empty() && Path::new(&format!("/proc/{pid}")).exists();
+                    if alive {
+                        return Err(JournalError::Locked {
+                            plan: plan.to_owned(),
+                            path: path.display().to_string(),
+                            pid,
+                        });
+                    }
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => {
+                    return Err(JournalError::Io {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Err(JournalError::Io {
+            path: path.display().to_string(),
+            message: "could not take the lock".into(),
+        })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = 1_764_115_081.25;
+        assert!((parse_time(&clock::rfc3339(t)) - t).abs() < 0.001);
+    }
+
+    #[test]
+    fn journal_resumes_with_finished_outputs_and_refuses_changed_specs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut j, history) = Journal::open(dir.path(), "p", "aaa", false).expect("open");
+            assert_eq!(history, History::default());
+            j.append(&Record::Start {
+                at: clock::rfc3339(1.0),
+                step: "pause".into(),
+            })
+            .expect("w");
+            j.append(&Record::Note {
+                at: clock::rfc3339(1.0),
+                step: "pause".into(),
+                data: serde_json::json!({"disabled": ["a"]}),
+            })
+            .expect("w");
+            j.append(&Record::Finish {
+                at: clock::rfc3339(2.0),
+                step: "pause".into(),
+                seconds: 1.0,
+                outputs: serde_json::json!({"x": 1}),
+            })
+            .expect("w");
+            // A second apply while the first holds the lock is refused.
+            assert!(matches!(
+                Journal::open(dir.path(), "p", "aaa", true),
+                Err(JournalError::Locked { .. })
+            ));
+        }
+        assert!(matches!(
+            Journal::open(dir.path(), "p", "aaa", false),
+            Err(JournalError::Exists { .. })
+        ));
+        assert!(matches!(
+            Journal::open(dir.path(), "p", "bbb", true),
+            Err(JournalError::SpecChanged { .. })
+        ));
+        let (_, history) = Journal::open(dir.path(), "p", "aaa", true).expect("resume");
+        assert_eq!(history.finished["pause"], serde_json::json!({"x": 1}));
+        assert_eq!(
+            history.notes["pause"],
+            vec![serde_json::json!({"disabled": ["a"]})]
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! `apply`: the plan executed. The executor is cloud-neutral; the steps shared by every cloud
+//! (pause, resume, activate, verify, hooks) talk to the CloverDX Server API, and each cloud's
+//! provider does the rest. AWS is the first provider.
+
+pub mod clock;
+pub mod cloverdx;
+pub mod events;
+pub mod executor;
+pub mod journal;
+pub mod runner;
+pub mod secrets;
+pub mod server_config;
+
+#[cfg(feature = "aws")]
+pub mod aws;

@@ -1,0 +1,320 @@
+//! The steps every cloud shares: pause and resume on the old server, activate and verify on
+//! the new one, and hooks. Everything that touches a cloud goes to the cloud's [`Provider`].
+//! The old server is reached only through `old`, and only pause and resume use it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::cloverdx::{self, CloverDx};
+use super::events::{Event, Events};
+use super::executor::{Runner, StepContext, StepFuture};
+use super::secrets;
+use crate::plan::Step;
+use crate::plan::step::StepKind;
+use crate::spec::model::{Enable, Spec};
+
+/// A cloud's part of the plan.
+pub trait Provider: Send + Sync + 'static {
+    /// The calls `kind` makes, for `--dry-run`.
+    fn describe(&self, kind: StepKind) -> Vec<String>;
+    fn run(&self, kind: StepKind, cx: StepContext) -> StepFuture<'_>;
+    /// The new server's URL from the deploy step's outputs.
+    fn new_server_url(&self, cx: &StepContext) -> Option<String>;
+}
+
+pub struct CloudRunner {
+    pub spec: Arc<Spec>,
+    pub spec_dir: PathBuf,
+    pub old: CloverDx,
+    /// Overrides the new server's URL (a tunnel, a load balancer, a test server).
+    pub new_server_url: Option<String>,
+    pub provider: Arc<dyn Provider>,
+    pub events: Arc<dyn Events>,
+    /// How often waits poll.
+    pub poll: Duration,
+}
+
+impl Runner for CloudRunner {
+    fn describe(&self, step: &Step) -> Vec<String> {
+        let old = self.old.base();
+        let e = &self.spec.from.server.endpoints;
+        match step.kind {
+            StepKind::Pause => vec![
+                format!(
+                    "GET {old}{}?include=schedules&include=eventListeners",
+                    e.config_export
+                ),
+                "journal the enabled schedules and listeners".into(),
+                format!(
+                    "POST {old}{} (the same items, enabled=false)",
+                    e.config_import
+                ),
+                format!(
+                    "GET {old}{} until no job runs (at most {})",
+                    e.running_jobs, self.spec.steps.pause.drain_timeout
+                ),
+            ],
+            StepKind::Resume => vec![format!(
+                "POST {old}{} (exactly the items pause disabled, enabled=true)",
+                e.config_import
+            )],
+            StepKind::Activate => vec![format!("PUT NEW_SERVER{} (the license)", e.license)],
+            StepKind::Verify => {
+                let mut calls: Vec<String> = self
+                    .spec
+                    .steps
+                    .verify
+                    .checks
+                    .iter()
+                    .map(|c| match c {
+                        crate::spec::model::Check::Http(p) => {
+                            format!("GET NEW_SERVER{p} until 2xx")
+                        }
+                    })
+                    .collect();
+                if !self.spec.steps.verify.enable.is_empty() {
+                    calls.push(format!(
+                        "POST NEW_SERVER{} (re-enable on the new server)",
+                        e.config_import
+                    ));
+                }
+                calls
+            }
+            StepKind::Hook => self.hook_description(step),
+            other => self.provider.describe(other),
+        }
+    }
+
+    fn run(&self, step: Step, cx: StepContext) -> StepFuture<'_> {
+        Box::pin(async move {
+            match step.kind {
+                StepKind::Pause => self.pause(&cx).await,
+                StepKind::Resume => self.resume(&cx).await,
+                StepKind::Activate => self.activate(&cx).await,
+                StepKind::Verify => self.verify(&cx).await,
+                StepKind::Hook => self.hook(&step, &cx).await,
+                other => self.provider.run(other, cx).await,
+            }
+        })
+    }
+}
+
+impl CloudRunner {
+    fn progress(&self, step: &str, message: impl Into<String>) {
+        self.events.emit(&Event::Progress {
+            step: step.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Disable the enabled schedules and listeners, having journaled which they are, then wait
+    /// for running jobs to finish.
+    async fn pause(&self, cx: &StepContext) -> Result<Value, String> {
+        let p = &self.spec.steps.pause;
+        let (_, enabled) = self.old.enabled(p.schedules, p.listeners).await?;
+        // An interrupted earlier pause may already have disabled some: they are in its notes.
+        let mut disabled = enabled;
+        for note in &cx.earlier_notes {
+            disabled.extend(cloverdx::from_json(&note["disabled"]));
+        }
+        cx.note(json!({ "disabled": cloverdx::to_json(&disabled) }))?;
+        self.old.set_enabled(&disabled, false).await?;
+        self.progress(
+            "pause",
+            format!("disabled {} schedules and listeners", disabled.len()),
+        );
+        let started = Instant::now();
+        let timeout = p.drain_timeout.std();
+        loop {
+            let jobs = self.old.running_jobs().await?;
+            if jobs.is_empty() {
+                break;
+            }
+            if started.elapsed() >= timeout {
+                return Err(format!(
+                    "{} jobs still run after drain_timeout {} ({}); the old server will be resumed",
+                    jobs.len(),
+                    p.drain_timeout,
+                    jobs.join(", ")
+                ));
+            }
+            self.progress("pause", format!("waiting for {} running jobs", jobs.len()));
+            tokio::time::sleep(self.poll).await;
+        }
+        Ok(json!({
+            "disabled": cloverdx::to_json(&disabled),
+            "drained_seconds": started.elapsed().as_secs_f64(),
+        }))
+    }
+
+    /// Re-enable exactly what pause disabled (from its outputs, or its notes if it never
+    /// finished).
+    async fn resume(&self, cx: &StepContext) -> Result<Value, String> {
+        let mut disabled = cx
+            .output("pause")
+            .map(|o| cloverdx::from_json(&o["disabled"]))
+            .unwrap_or_default();
+        if disabled.is_empty() {
+            disabled = cx
+                .pause_notes()
+                .iter()
+                .flat_map(|n| cloverdx::from_json(&n["disabled"]))
+                .collect();
+        }
+        self.old.set_enabled(&disabled, true).await?;
+        Ok(json!({ "enabled": cloverdx::to_json(&disabled) }))
+    }
+
+    fn new_server(&self, cx: &StepContext) -> Result<CloverDx, String> {
+        let url = self
+            .new_server_url
+            .clone()
+            .or_else(|| self.provider.new_server_url(cx))
+            .ok_or("the deploy step left no server URL")?;
+        Ok(self.old.at(&url))
+    }
+
+    async fn activate(&self, cx: &StepContext) -> Result<Value, String> {
+        let Some(license) = &self.spec.to.license else {
+            return Ok(json!({ "license": "none" }));
+        };
+        let server = self.new_server(cx)?;
+        self.wait_healthy(&server, "activate").await?;
+        let secret = secrets::resolve(license, &self.spec_dir).await?;
+        server.upload_license(secret.bytes().to_vec()).await?;
+        Ok(json!({ "server": server.base(), "license": "installed" }))
+    }
+
+    async fn wait_healthy(&self, server: &CloverDx, step: &str) -> Result<(), String> {
+        let deadline = Instant::now() + self.spec.steps.verify.timeout.std();
+        loop {
+            match server.get_status(server.health_path()).await {
+                Ok(200) => return Ok(()),
+                Ok(status) => self.progress(step, format!("server answers {status}; waiting")),
+                Err(e) => self.progress(step, format!("server not reachable yet ({e})")),
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{} did not become healthy in time", server.base()));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    async fn verify(&self, cx: &StepContext) -> Result<Value, String> {
+        let server = self.new_server(cx)?;
+        let v = &self.spec.steps.verify;
+        let deadline = Instant::now() + v.timeout.std();
+        let mut passed = Vec::new();
+        for check in &v.checks {
+            let crate::spec::model::Check::Http(path) = check;
+            loop {
+                match server.get_status(path.as_str()).await {
+                    Ok(s) if (200..300).contains(&s) => {
+                        passed.push(path.to_string());
+                        break;
+                    }
+                    Ok(s) => self.progress("verify", format!("GET {path}: {s}")),
+                    Err(e) => self.progress("verify", e),
+                }
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "check GET {path} did not answer 2xx within {}",
+                        v.timeout
+                    ));
+                }
+                tokio::time::sleep(self.poll).await;
+            }
+        }
+        // Re-enable on the new server only what pause disabled on the old one.
+        let disabled = cx
+            .output("pause")
+            .map(|o| cloverdx::from_json(&o["disabled"]))
+            .unwrap_or_default();
+        let wanted: cloverdx::Disabled = disabled
+            .into_iter()
+            .filter(|(kind, _)| match kind {
+                super::server_config::Kind::Schedule => v.enable.contains(&Enable::Schedules),
+                super::server_config::Kind::Listener => v.enable.contains(&Enable::Listeners),
+            })
+            .collect();
+        server.set_enabled(&wanted, true).await?;
+        Ok(
+            json!({ "server": server.base(), "checks": passed, "enabled": cloverdx::to_json(&wanted) }),
+        )
+    }
+
+    fn hook_description(&self, step: &Step) -> Vec<String> {
+        let Some(hook) = step.hook.and_then(|i| self.spec.hooks.get(i)) else {
+            return Vec::new();
+        };
+        match (&hook.command, &hook.http) {
+            (Some(cmd), _) => vec![format!("run {}", cmd.join(" "))],
+            (None, Some(h)) => vec![format!(
+                "{} {}",
+                serde_json::to_value(h.method)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                h.url
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    async fn hook(&self, step: &Step, cx: &StepContext) -> Result<Value, String> {
+        let hook = step
+            .hook
+            .and_then(|i| self.spec.hooks.get(i))
+            .ok_or("unknown hook")?;
+        let outputs = serde_json::to_string(&cx.outputs).unwrap_or_default();
+        if let Some(cmd) = &hook.command {
+            let (program, args) = cmd.split_first().ok_or("empty command")?;
+            let out = tokio::process::Command::new(program)
+                .args(args)
+                .current_dir(&self.spec_dir)
+                .env("CLOVERLIFT_PLAN", self.spec.name.as_str())
+                .env("CLOVERLIFT_STEP", &step.id)
+                .env("CLOVERLIFT_OUTPUTS", &outputs)
+                .output()
+                .await
+                .map_err(|e| format!("cannot run {program}: {e}"))?;
+            let code = out.status.code();
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let tail: String = stderr
+                    .chars()
+                    .rev()
+                    .take(400)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                return Err(format!("{program} exited with {code:?}: {}", tail.trim()));
+            }
+            return Ok(json!({ "exit_code": code }));
+        }
+        if let Some(h) = &hook.http {
+            let method = serde_json::to_value(h.method)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "POST".into());
+            let method =
+                reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+            let resp = reqwest::Client::new()
+                .request(method, h.url.as_str())
+                .json(&json!({ "plan": self.spec.name, "step": step.id, "outputs": cx.outputs }))
+                .send()
+                .await
+                .map_err(|e| format!("{}: {e}", h.url))?;
+            let status = resp.status();
+            if !status.is_success() {
+                return Err(format!("{} answered {status}", h.url));
+            }
+            return Ok(json!({ "status": status.as_u16() }));
+        }
+        Err("the hook has neither command nor http".into())
+    }
+}

@@ -1,0 +1,662 @@
+//! `cloverlift apply` end to end on AWS, against moto in server mode on 127.0.0.1 (the AWS
+//! emulator) and against tests/servers/cloverdx_server.py, a local double of the CloverDX
+//! Server API that follows its documented protocol (no CloverDX emulator exists).
+//!
+//! Known limits of moto 5.2, and what these tests assert instead of them: its CloudFormation
+//! `AWS::EC2::Volume` ignores `SnapshotId` and `AWS::RDS::DBInstance` ignores
+//! `DBSnapshotIdentifier`, so the tests check that the change set received the snapshot ids as
+//! parameters, not what the volume or database were made from; stacks created through a change
+//! set report no Outputs, so apply reads the instance id from the stack's `Instance` resource.
+
+#![cfg(feature = "aws")]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A child process killed when the test ends.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn venv() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CLOVERLIFT_VENV")?);
+    if dir.join("bin/moto_server").exists() {
+        Some(dir)
+    } else {
+        None
+    }
+}
+
+/// The venv with moto, or None (with a note) outside CI.
+fn tools() -> Option<PathBuf> {
+    let found = venv();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the apply tests: scripts/test installs moto into its venv"
+        );
+        eprintln!("moto is not installed (run scripts/test); skipping");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct World {
+    _moto: Proc,
+    endpoint: String,
+    old: Proc,
+    old_port: u16,
+    new: Proc,
+    new_port: u16,
+    seed: Value,
+    dir: tempfile::TempDir,
+    venv: PathBuf,
+}
+
+const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
+const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
+
+fn cloverdx_server(venv: &Path, items: &str) -> (Proc, u16) {
+    let mut child = Command::new(venv.join("bin/python"))
+        .arg(common::root().join("tests/servers/cloverdx_server.py"))
+        .args([
+            "--user",
+            "clover",
+            "--password",
+            "s3cret-pw",
+            "--items",
+            items,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the CloverDX double");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("its port");
+    let port = line
+        .trim()
+        .strip_prefix("listening ")
+        .and_then(|p| p.parse().ok())
+        .expect("`listening PORT`");
+    (Proc(child), port)
+}
+
+fn world() -> Option<World> {
+    let venv = tools()?;
+    let port = free_port();
+    let moto = Proc(
+        Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = Command::new(venv.join("bin/python"))
+        .arg(common::root().join("tests/servers/aws_world.py"))
+        .args(["seed", &endpoint])
+        .output()
+        .expect("seed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seed: Value = serde_json::from_slice(&out.stdout).expect("seed json");
+    let (old, old_port) = cloverdx_server(&venv, OLD_ITEMS);
+    let (new, new_port) = cloverdx_server(&venv, NEW_ITEMS);
+    Some(World {
+        _moto: moto,
+        endpoint,
+        old,
+        old_port,
+        new,
+        new_port,
+        seed,
+        dir: tempfile::tempdir().expect("tempdir"),
+        venv,
+    })
+}
+
+impl World {
+    fn spec(&self, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let s = &self.seed;
+        let text = format!(
+            "version: 1\nname: {name}\ncloud: aws\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  aws:\n    region: eu-west-1\n    instance_id: {}\n    db_instance: clover-prod-db\n    data_volume: {}\n    elastic_ip: {}\nto:\n  version: 7.0.1\n  license: {{ file: license.lic }}\n  aws:\n    image_id: {}\n    instance_type: m6i.xlarge\n    key_name: ops\n    subnet_id: {}\n    db_instance_class: db.m6g.large\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: true\n",
+            self.old_port,
+            s["instance"].as_str().unwrap_or_default(),
+            s["volume"].as_str().unwrap_or_default(),
+            s["allocation"].as_str().unwrap_or_default(),
+            s["ami"].as_str().unwrap_or_default(),
+            s["subnet"].as_str().unwrap_or_default(),
+        );
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, edit(text)).expect("spec");
+        std::fs::write(self.dir.path().join("license.lic"), "CLOVERDX-LICENSE-7").expect("license");
+        path
+    }
+
+    fn apply_command(&self, spec: &Path, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloverlift"));
+        cmd.arg("apply")
+            .arg(spec)
+            .args([
+                "--endpoint-url",
+                &self.endpoint,
+                "--new-server-url",
+                &format!("http://127.0.0.1:{}/clover", self.new_port),
+                "--poll-seconds",
+                "1",
+                "--state-dir",
+            ])
+            .arg(self.dir.path().join("state"))
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CLOVER_PASSWORD", "s3cret-pw")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn apply(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        let out = self.apply_command(spec, extra).output().expect("apply");
+        common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn inspect(&self) -> Value {
+        let out = Command::new(self.venv.join("bin/python"))
+            .arg(common::root().join("tests/servers/aws_world.py"))
+            .args(["inspect", &self.endpoint])
+            .output()
+            .expect("inspect");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("inspect json")
+    }
+
+    fn server_state(port: u16) -> Value {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        use std::io::{Read, Write};
+        write!(stream, "GET /__test__/state HTTP/1.0\r\nHost: x\r\n\r\n").expect("request");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("response");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).expect("state json")
+    }
+
+    fn configure(port: u16, settings: Value) {
+        let body = settings.to_string();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "POST /__test__/configure HTTP/1.0\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request");
+        let mut sink = String::new();
+        let _ = stream.read_to_string(&mut sink);
+    }
+
+    fn old_state(&self) -> Value {
+        World::server_state(self.old_port)
+    }
+}
+
+/// What the old deployment looks like, without what the opt-in address move changes.
+fn old_deployment(inspect: &Value, seed: &Value) -> Value {
+    let instance = inspect["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["Instances"].as_array().cloned().unwrap_or_default())
+        .find(|i| i["InstanceId"] == seed["instance"])
+        .unwrap_or_default();
+    let volume = inspect["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["VolumeId"] == seed["volume"])
+        .cloned()
+        .unwrap_or_default();
+    let mut db = inspect["db_instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["DBInstanceIdentifier"] == "clover-prod-db")
+        .cloned()
+        .unwrap_or_default();
+    // Time passing, not a change: the latest restorable time advances by itself.
+    if let Some(map) = db.as_object_mut() {
+        map.remove("LatestRestorableTime");
+    }
+    json!({
+        "instance": {
+            "state": instance["State"], "type": instance["InstanceType"], "image": instance["ImageId"],
+            "subnet": instance["SubnetId"], "groups": instance["SecurityGroups"],
+            "devices": instance["BlockDeviceMappings"], "tags": instance["Tags"],
+        },
+        "volume": volume,
+        "database": db,
+    })
+}
+
+fn old_items() -> Value {
+    let v: Value = serde_json::from_str(OLD_ITEMS).expect("items");
+    json!({ "schedules": v["schedules"], "listeners": v["listeners"] })
+}
+
+fn items(state: &Value) -> Value {
+    json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
+}
+
+#[test]
+fn apply_upgrades_the_moto_backed_example_end_to_end() {
+    let Some(w) = world() else { return };
+    let spec = w.spec("e2e-prod", |t| t);
+    let before = w.inspect();
+
+    let dry = w.apply(&spec, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("rds:CreateDBSnapshot DBInstanceIdentifier=clover-prod-db")
+    );
+    assert_eq!(
+        w.inspect()["snapshots"],
+        before["snapshots"],
+        "dry-run touches nothing"
+    );
+    assert_eq!(World::server_state(w.old_port)["imports"], 0);
+
+    let refused = w.apply(&spec, &[]);
+    assert_eq!(refused.code, 2, "no terminal and no --yes: refuse");
+    assert!(refused.stderr.contains("apply::confirm"));
+
+    let out = w.apply(&spec, &["--yes", "--format", "json"]);
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON event per line"))
+        .collect();
+    let done = events.last().expect("events");
+    assert_eq!(done["event"], "done");
+    assert_eq!(done["outcome"], "succeeded");
+    assert!(done["downtime_seconds"].as_f64().is_some_and(|d| d >= 0.0));
+    let finished: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "finished")
+        .filter_map(|e| e["step"].as_str())
+        .collect();
+    for step in [
+        "pause",
+        "snapshot-database",
+        "snapshot-data",
+        "resume",
+        "await-snapshots",
+        "deploy",
+        "activate",
+        "verify",
+        "move-address",
+    ] {
+        assert!(
+            finished.contains(&step),
+            "{step} did not finish: {finished:?}"
+        );
+    }
+    let pos = |s: &str| finished.iter().position(|f| *f == s).expect(s);
+    assert!(
+        pos("resume") < pos("deploy"),
+        "resume never waits for deploy"
+    );
+
+    let after = w.inspect();
+    // Both snapshots exist and were made from the old volume and database.
+    let snapshot = after["snapshots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["VolumeId"] == w.seed["volume"])
+        .cloned()
+        .expect("an EBS snapshot of the old data volume");
+    assert_eq!(snapshot["State"], "completed");
+    let db_snapshot = after["db_snapshots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| {
+            s["DBInstanceIdentifier"] == "clover-prod-db"
+                && s["DBSnapshotIdentifier"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("cloverlift-e2e-prod-"))
+        })
+        .cloned()
+        .expect("apply's RDS snapshot of the old database");
+    assert_eq!(db_snapshot["Status"], "available");
+    // The stack is complete, and its change set was given those snapshots.
+    let stack = after["stacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["StackName"] == "e2e-prod")
+        .cloned()
+        .expect("the stack");
+    assert_eq!(
+        stack["StackStatus"], "UPDATE_COMPLETE",
+        "created, then updated by move-address"
+    );
+    let params = &after["change_set_parameters"]["e2e-prod"];
+    assert_eq!(params["DataSnapshotId"], snapshot["SnapshotId"]);
+    assert_eq!(
+        params["DatabaseSnapshot"],
+        db_snapshot["DBSnapshotIdentifier"]
+    );
+    assert_eq!(params["VpcId"], w.seed["vpc"]);
+    assert_eq!(params["DataVolumeSize"], "128");
+    assert_eq!(
+        stack["Parameters"]["NewPublicAddress"], "false",
+        "the new stack's own address is dropped"
+    );
+    let resources = after["stack_resources"]["e2e-prod"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let new_instance = resources
+        .iter()
+        .find(|r| r["LogicalResourceId"] == "Instance")
+        .and_then(|r| r["PhysicalResourceId"].as_str())
+        .expect("the new instance")
+        .to_owned();
+    // The old address moved to the new instance.
+    let address = after["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["AllocationId"] == w.seed["allocation"])
+        .cloned()
+        .expect("the old Elastic IP");
+    assert_eq!(address["InstanceId"], new_instance);
+    // The old instance, volume and database are as they were.
+    assert_eq!(
+        old_deployment(&after, &w.seed),
+        old_deployment(&before, &w.seed)
+    );
+    // The old server's schedules and listeners are back to their exact earlier state.
+    assert_eq!(items(&w.old_state()), old_items());
+    // The new server got the license and re-enabled only the schedules pause disabled.
+    let new = World::server_state(w.new_port);
+    assert_eq!(new["license"], "CLOVERDX-LICENSE-7");
+    assert_eq!(
+        new["schedules"][0],
+        json!({"description": "Nightly load", "enabled": true})
+    );
+    assert_eq!(
+        new["schedules"][1]["enabled"], false,
+        "it was disabled before pause"
+    );
+    assert_eq!(
+        new["listeners"][0]["enabled"], false,
+        "enable lists only schedules"
+    );
+
+    // The journal holds every step, and no secret.
+    let journal = std::fs::read_to_string(w.dir.path().join("state/e2e-prod/journal.jsonl"))
+        .expect("journal");
+    assert!(!journal.contains("s3cret-pw") && !journal.contains("CLOVERDX-LICENSE-7"));
+    assert!(!out.stdout.contains("s3cret-pw") && !out.stderr.contains("s3cret-pw"));
+    let again = w.apply(&spec, &["--yes"]);
+    assert_eq!(
+        again.code, 2,
+        "a finished journal is not silently overwritten"
+    );
+    assert!(again.stderr.contains("apply::journal_exists"));
+}
+
+#[test]
+fn a_failing_snapshot_leaves_the_old_server_resumed_and_unchanged() {
+    let Some(w) = world() else { return };
+    // A DB instance that does not exist: rds:CreateDBSnapshot fails.
+    let spec = w.spec("fail-snap", |t| {
+        t.replace(
+            "db_instance: clover-prod-db",
+            "db_instance: clover-missing-db",
+        )
+    });
+    let before = w.inspect();
+    let out = w.apply(&spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("failed:   snapshot-database"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--resume"), "says how to resume");
+    assert!(out.stderr.contains("delete-stack"), "says how to roll back");
+    assert_eq!(items(&w.old_state()), old_items(), "resumed exactly");
+    let after = w.inspect();
+    assert_eq!(
+        old_deployment(&after, &w.seed),
+        old_deployment(&before, &w.seed)
+    );
+    assert!(
+        after["stacks"].as_array().is_none_or(|s| s.is_empty()),
+        "nothing deployed"
+    );
+}
+
+#[test]
+fn a_failing_stack_leaves_the_old_server_resumed_and_unchanged() {
+    let Some(w) = world() else { return };
+    // An organisation's extra resource that CloudFormation (here moto) refuses.
+    let templates = w.dir.path().join("templates/aws/partials");
+    std::fs::create_dir_all(&templates).expect("dirs");
+    std::fs::write(
+        templates.join("extra-resources.hbs"),
+        "\n  Broken:\n    Type: AWS::EC2::Subnet\n    Properties:\n      VpcId: vpc-00000000\n      CidrBlock: 10.99.0.0/24\n",
+    )
+    .expect("partial");
+    let spec = w.spec("fail-stack", |t| t);
+    let before = w.inspect();
+    let dir = w.dir.path().join("templates");
+    let out = w.apply(
+        &spec,
+        &["--yes", "--templates", dir.to_str().expect("path")],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("failed:   deploy"), "{}", out.stderr);
+    assert_eq!(items(&w.old_state()), old_items());
+    let after = w.inspect();
+    assert_eq!(
+        old_deployment(&after, &w.seed),
+        old_deployment(&before, &w.seed)
+    );
+    let address = after["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["AllocationId"] == w.seed["allocation"])
+        .cloned()
+        .expect("the old Elastic IP");
+    assert_eq!(
+        address["InstanceId"], w.seed["instance"],
+        "the address did not move"
+    );
+}
+
+#[test]
+fn jobs_that_do_not_drain_fail_pause_and_the_server_is_resumed() {
+    let Some(w) = world() else { return };
+    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    let spec = w.spec("no-drain", |t| {
+        t.replace("drain_timeout: 20s", "drain_timeout: 2s")
+    });
+    let before = w.inspect();
+    let out = w.apply(&spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("jobs still run after drain_timeout"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(items(&w.old_state()), old_items());
+    assert_eq!(
+        w.inspect()["snapshots"],
+        before["snapshots"],
+        "no snapshot taken"
+    );
+}
+
+#[test]
+fn sigterm_during_pause_resumes_the_old_server_before_exiting() {
+    let Some(w) = world() else { return };
+    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    let spec = w.spec("sigterm", |t| t);
+    let child = w
+        .apply_command(&spec, &["--yes", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply");
+    // Wait until pause has disabled the items, then ask apply to stop.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while w.old_state()["imports"] == 0 {
+        assert!(Instant::now() < deadline, "pause never disabled anything");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"event\":\"interrupted\""));
+    assert_eq!(items(&w.old_state()), old_items(), "resumed before exiting");
+}
+
+/// A process killed (SIGKILL: no compensation) right after each step, then `--resume`: every
+/// run ends with the upgrade done and the old server resumed exactly.
+#[test]
+fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
+    let Some(w) = world() else { return };
+    let steps = [
+        "pause",
+        "snapshot-database",
+        "snapshot-data",
+        "resume",
+        "await-snapshots",
+        "deploy",
+        "activate",
+        "verify",
+    ];
+    for (i, kill_after) in steps.iter().enumerate() {
+        World::configure(w.old_port, serde_json::from_str(OLD_ITEMS).expect("items"));
+        let name = format!("kill-{i}");
+        let spec = w.spec(&name, |t| {
+            t.replace("  move_address: true\n", "  move_address: false\n")
+        });
+        let mut child = w
+            .apply_command(&spec, &["--yes", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("apply");
+        let stdout = child.stdout.take().expect("stdout");
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let event: Value = serde_json::from_str(&line).unwrap_or_default();
+            if event["event"] == "finished" && event["step"] == *kill_after {
+                let _ = child.kill();
+                break;
+            }
+        }
+        let _ = child.wait();
+        let out = w.apply(&spec, &["--yes", "--resume"]);
+        assert_eq!(
+            out.code, 0,
+            "killed after {kill_after}; resume: {}",
+            out.stderr
+        );
+        assert_eq!(
+            items(&w.old_state()),
+            old_items(),
+            "killed after {kill_after}"
+        );
+        let stack = w.inspect()["stacks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["StackName"] == name.as_str())
+            .cloned()
+            .expect("the stack");
+        assert_eq!(
+            stack["StackStatus"], "CREATE_COMPLETE",
+            "killed after {kill_after}"
+        );
+    }
+}
+
+#[test]
+fn resume_refuses_a_changed_spec() {
+    let Some(w) = world() else { return };
+    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    let spec = w.spec("changed", |t| {
+        t.replace("drain_timeout: 20s", "drain_timeout: 1s")
+    });
+    assert_eq!(w.apply(&spec, &["--yes"]).code, 3);
+    let text = std::fs::read_to_string(&spec)
+        .expect("spec")
+        .replace("instance_type: m6i.xlarge", "instance_type: m6i.2xlarge");
+    std::fs::write(&spec, text).expect("spec");
+    let out = w.apply(&spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("apply::spec_changed"), "{}", out.stderr);
+    drop(w.old);
+    drop(w.new);
+}
