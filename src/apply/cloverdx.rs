@@ -77,6 +77,8 @@ impl CloverDx {
     async fn send(&self, what: &str, req: reqwest::RequestBuilder) -> Result<String, String> {
         let resp = req.send().await.map_err(|e| format!("{what}: {e}"))?;
         let status = resp.status();
+        // The URL and status only: bodies may carry configuration, never credentials.
+        tracing::debug!(url = %resp.url(), %status, "{what}");
         let body = resp.text().await.unwrap_or_default();
         if status.is_success() {
             return Ok(body);

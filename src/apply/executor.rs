@@ -336,6 +336,7 @@ impl Executor<'_> {
             });
         }
         finished_at.insert(id.to_owned(), now);
+        tracing::info!(step = %id, seconds, "step finished");
         self.events.emit(&Event::Finished {
             step: id.to_owned(),
             seconds,
@@ -345,6 +346,7 @@ impl Executor<'_> {
     }
 
     fn fail(&self, id: &str, error: &str) {
+        tracing::warn!(step = %id, %error, "step failed");
         if let Ok(mut j) = self.journal.lock() {
             let _ = j.append(&Record::Fail {
                 at: clock::rfc3339(clock::now_secs()),
