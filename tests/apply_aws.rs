@@ -544,6 +544,29 @@ fn jobs_that_do_not_drain_fail_pause_and_the_server_is_resumed() {
     );
 }
 
+/// A run that failed and compensated (resume ran) voids its pause cycle: `--resume` pauses,
+/// snapshots and resumes again rather than skipping resume and leaving the server paused.
+#[test]
+fn resume_after_a_compensated_failure_pauses_and_resumes_again() {
+    let Some(w) = world() else { return };
+    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    let spec = w.spec("compensated", |t| {
+        t.replace("drain_timeout: 20s", "drain_timeout: 2s")
+            .replace("  move_address: true\n", "  move_address: false\n")
+    });
+    assert_eq!(w.apply(&spec, &["--yes"]).code, 3);
+    assert_eq!(items(&w.old_state()), old_items());
+    World::configure(w.old_port, json!({ "running_jobs": [] }));
+    let out = w.apply(&spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("skip     resume"), "{}", out.stderr);
+    assert_eq!(
+        items(&w.old_state()),
+        old_items(),
+        "resumed, not left paused"
+    );
+}
+
 #[test]
 fn sigterm_during_pause_resumes_the_old_server_before_exiting() {
     let Some(w) = world() else { return };

@@ -126,9 +126,14 @@ impl AwsProvider {
         let id = match earlier {
             Some(id) => id,
             None => {
+                // RDS identifiers hold no `--` and end with no `-`; plan names may.
+                let mut name = self.spec.name.as_str().to_owned();
+                while name.contains("--") {
+                    name = name.replace("--", "-");
+                }
                 let id = format!(
                     "cloverlift-{}-{}",
-                    self.spec.name,
+                    name.trim_end_matches('-'),
                     super::clock::now_secs() as u64
                 );
                 cx.note(json!({ "snapshot": id }))?;
@@ -195,7 +200,11 @@ impl AwsProvider {
             .send()
             .await
             .map_err(|e| format!("ec2:DescribeSnapshots: {}", describe_error(&e)))?;
-        if let Some(id) = found.snapshots().first().and_then(|s| s.snapshot_id()) {
+        let usable = found
+            .snapshots()
+            .iter()
+            .find(|s| s.state() != Some(&ec2::types::SnapshotState::Error));
+        if let Some(id) = usable.and_then(|s| s.snapshot_id()) {
             return Ok(json!({ "snapshot": id }));
         }
         let out = self
@@ -407,24 +416,7 @@ impl AwsProvider {
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default();
             if status == "CREATE_COMPLETE" || status == "UPDATE_COMPLETE" {
-                let mut outputs = stack_outputs(&stack);
-                if outputs.get("InstanceId").is_none()
-                    && let Ok(r) = self
-                        .cfn
-                        .describe_stack_resource()
-                        .stack_name(self.stack_name())
-                        .logical_resource_id("Instance")
-                        .send()
-                        .await
-                    && let (Some(id), Some(map)) = (
-                        r.stack_resource_detail()
-                            .and_then(|d| d.physical_resource_id()),
-                        outputs.as_object_mut(),
-                    )
-                {
-                    map.insert("InstanceId".into(), json!(id));
-                }
-                return Ok(outputs);
+                return self.outputs(&stack).await;
             }
             if !status.ends_with("_IN_PROGRESS") {
                 return Err(format!(
@@ -481,9 +473,13 @@ impl AwsProvider {
                 .map_err(|e| format!("cloudformation:ExecuteChangeSet: {}", describe_error(&e)))?;
         }
         let stack = self.wait_stack("deploy", "CREATE_COMPLETE").await?;
-        let mut outputs = stack_outputs(&stack);
-        // The instance id is also the physical id of the template's `Instance`; read it there
-        // when the stack reports no outputs (moto's change sets do not compute them).
+        self.outputs(&stack).await
+    }
+
+    /// The stack's outputs, with the instance id also read from the template's `Instance`
+    /// resource when the stack reports no outputs (moto's change sets do not compute them).
+    async fn outputs(&self, stack: &cfn::types::Stack) -> Result<Value, String> {
+        let mut outputs = stack_outputs(stack);
         if outputs.get("InstanceId").is_none() {
             let resource = self
                 .cfn

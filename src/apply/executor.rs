@@ -54,11 +54,14 @@ impl StepContext {
 
     /// Notes pause wrote, in this run or an interrupted earlier one: what it disabled, even if
     /// it never finished (resume needs exactly that set).
-    pub fn pause_notes(&self) -> Vec<Value> {
-        let path = self.journal.lock().map(|j| j.path().to_path_buf()).ok();
-        path.and_then(|p| super::journal::read(&p).ok())
-            .and_then(|h| h.notes.get("pause").cloned())
-            .unwrap_or_default()
+    pub fn pause_notes(&self) -> Result<Vec<Value>, String> {
+        let path = self
+            .journal
+            .lock()
+            .map(|j| j.path().to_path_buf())
+            .map_err(|_| "journal lock poisoned".to_owned())?;
+        let history = super::journal::read(&path).map_err(|e| e.to_string())?;
+        Ok(history.notes.get("pause").cloned().unwrap_or_default())
     }
 }
 
@@ -102,7 +105,8 @@ impl Executor<'_> {
         for id in done.keys() {
             self.events.emit(&Event::Skipped { step: id.clone() });
         }
-        let mut running: BTreeMap<tokio::task::Id, String> = BTreeMap::new();
+        let mut running: BTreeMap<tokio::task::Id, (String, tokio::task::AbortHandle)> =
+            BTreeMap::new();
         let mut tasks: JoinSet<Result<Value, String>> = JoinSet::new();
         let mut failed: Vec<(String, String)> = Vec::new();
         let mut compensation_failed = Vec::new();
@@ -113,7 +117,7 @@ impl Executor<'_> {
             if !stopping {
                 for &ix in &self.plan.schedule.order {
                     let step = &g[ix];
-                    if done.contains_key(&step.id) || running.values().any(|r| *r == step.id) {
+                    if done.contains_key(&step.id) || running.values().any(|(r, _)| *r == step.id) {
                         continue;
                     }
                     let ready = g
@@ -144,15 +148,20 @@ impl Executor<'_> {
                     self.launch(&step, &done, &mut tasks, &mut running, &mut started_at);
                     match tasks.join_next_with_id().await {
                         Some(Ok((task, result))) => {
-                            let id = running.remove(&task).unwrap_or_default();
+                            let id = running.remove(&task).map(|(s, _)| s).unwrap_or_default();
                             match result {
-                                Ok(outputs) => self.finish(
-                                    &id,
-                                    outputs,
-                                    &mut done,
-                                    &started_at,
-                                    &mut finished_at,
-                                ),
+                                Ok(outputs) => {
+                                    self.finish(
+                                        &id,
+                                        outputs.clone(),
+                                        &mut done,
+                                        &started_at,
+                                        &mut finished_at,
+                                    );
+                                    // After the Finish record: reading the journal, this voids
+                                    // the whole cycle, the compensation's own finish included.
+                                    self.compensated(&id, &outputs);
+                                }
                                 Err(e) => {
                                     self.fail(&id, &e);
                                     compensation_failed.push((id, e));
@@ -179,17 +188,17 @@ impl Executor<'_> {
                     let Some(joined) = joined else { continue };
                     match joined {
                         Ok((task, Ok(outputs))) => {
-                            let id = running.remove(&task).unwrap_or_default();
+                            let id = running.remove(&task).map(|(s, _)| s).unwrap_or_default();
                             self.finish(&id, outputs, &mut done, &started_at, &mut finished_at);
                         }
                         Ok((task, Err(e))) => {
-                            let id = running.remove(&task).unwrap_or_default();
+                            let id = running.remove(&task).map(|(s, _)| s).unwrap_or_default();
                             self.fail(&id, &e);
                             failed.push((id, e));
                         }
                         Err(join) => {
                             // A panic in a step: it did not finish.
-                            let id = running.remove(&join.id()).unwrap_or_default();
+                            let id = running.remove(&join.id()).map(|(s, _)| s).unwrap_or_default();
                             self.fail(&id, &join.to_string());
                             failed.push((id, join.to_string()));
                         }
@@ -199,15 +208,28 @@ impl Executor<'_> {
                     if changed.is_ok() && *self.stop.borrow() {
                         interrupted = true;
                         self.events.emit(&Event::Interrupted);
-                        // Steps in flight are waits or single API calls; stop waiting for them.
-                        // What they started is recorded, and the compensations follow.
-                        tasks.abort_all();
+                        // Steps in flight are waits or single API calls; stop waiting for them,
+                        // but let pause and resume finish: an aborted request could still reach
+                        // the old server after the compensation has run.
+                        for (step, handle) in running.values() {
+                            if step != "pause" && step != "resume" {
+                                handle.abort();
+                            }
+                        }
                         while let Some(j) = tasks.join_next_with_id().await {
-                            if let Ok((task, result)) = j {
-                                let id = running.remove(&task).unwrap_or_default();
-                                match result {
-                                    Ok(outputs) => self.finish(&id, outputs, &mut done, &started_at, &mut finished_at),
-                                    Err(e) => self.fail(&id, &e),
+                            match j {
+                                Ok((task, result)) => {
+                                    let id = running.remove(&task).map(|(s, _)| s).unwrap_or_default();
+                                    match result {
+                                        Ok(outputs) => self.finish(&id, outputs, &mut done, &started_at, &mut finished_at),
+                                        Err(e) => {
+                                            self.fail(&id, &e);
+                                            failed.push((id, e));
+                                        }
+                                    }
+                                }
+                                Err(join) => {
+                                    running.remove(&join.id());
                                 }
                             }
                         }
@@ -277,7 +299,7 @@ impl Executor<'_> {
         step: &Step,
         done: &BTreeMap<String, Value>,
         tasks: &mut JoinSet<Result<Value, String>>,
-        running: &mut BTreeMap<tokio::task::Id, String>,
+        running: &mut BTreeMap<tokio::task::Id, (String, tokio::task::AbortHandle)>,
         started_at: &mut BTreeMap<String, f64>,
     ) {
         let now = clock::now_secs();
@@ -293,7 +315,7 @@ impl Executor<'_> {
         {
             // Without a journal entry the step must not run: a resume could repeat it.
             let handle = tasks.spawn(std::future::ready(Err(e)));
-            running.insert(handle.id(), step.id.clone());
+            running.insert(handle.id(), (step.id.clone(), handle));
             return;
         }
         started_at.entry(step.id.clone()).or_insert(now);
@@ -314,7 +336,7 @@ impl Executor<'_> {
         let runner = Arc::clone(&self.runner);
         let owned = step.clone();
         let handle = tasks.spawn(async move { runner.run(owned, cx).await });
-        running.insert(handle.id(), step.id.clone());
+        running.insert(handle.id(), (step.id.clone(), handle));
     }
 
     fn finish(
@@ -343,6 +365,17 @@ impl Executor<'_> {
             outputs: outputs.clone(),
         });
         done.insert(id.to_owned(), outputs);
+    }
+
+    /// Journals that a compensation finished, which voids its cycle for a later `--resume`.
+    fn compensated(&self, id: &str, outputs: &Value) {
+        if let Ok(mut j) = self.journal.lock() {
+            let _ = j.append(&Record::Compensated {
+                at: clock::rfc3339(clock::now_secs()),
+                step: id.to_owned(),
+                outputs: outputs.clone(),
+            });
+        }
     }
 
     fn fail(&self, id: &str, error: &str) {

@@ -40,6 +40,13 @@ pub enum Record {
         seconds: f64,
         outputs: Value,
     },
+    /// A compensation finished (resume after a failed or interrupted run). The pause cycle it
+    /// closed is void for a later `--resume`: pause, the snapshots and resume run again.
+    Compensated {
+        at: String,
+        step: String,
+        outputs: Value,
+    },
     Fail {
         at: String,
         step: String,
@@ -129,6 +136,7 @@ impl Journal {
                     path: path.display().to_string(),
                 });
             }
+            drop_torn_tail(&path)?;
             let history = read(&path)?;
             if let Some(was) = &history.spec_sha256
                 && was != spec_sha256
@@ -195,9 +203,10 @@ pub fn read(path: &Path) -> Result<History, JournalError> {
         message: e.to_string(),
     })?;
     let mut history = History::default();
-    for line in BufReader::new(file).lines() {
+    // Line by line as bytes: a torn or garbled line is skipped, never the lines after it.
+    for line in BufReader::new(file).split(b'\n') {
         let Ok(line) = line else { break };
-        let Ok(record) = serde_json::from_str::<Record>(&line) else {
+        let Ok(record) = serde_json::from_slice::<Record>(&line) else {
             continue;
         };
         match record {
@@ -212,10 +221,44 @@ pub fn read(path: &Path) -> Result<History, JournalError> {
                 history.finished_at.insert(step.clone(), parse_time(&at));
                 history.finished.insert(step, outputs);
             }
+            Record::Compensated { step, .. } => {
+                let cycle: &[&str] = match step.as_str() {
+                    "resume" => &[
+                        "pause",
+                        "snapshot-database",
+                        "snapshot-data",
+                        "await-snapshots",
+                        "resume",
+                    ],
+                    "start-service" => &["stop-service", "replace-war", "start-service"],
+                    _ => &[],
+                };
+                for id in cycle {
+                    history.finished.remove(*id);
+                    history.finished_at.remove(*id);
+                    history.started.remove(*id);
+                    history.notes.remove(*id);
+                }
+            }
             Record::Fail { .. } | Record::End { .. } => {}
         }
     }
     Ok(history)
+}
+
+/// Cuts a last line the process did not finish writing, so the next record starts a line.
+fn drop_torn_tail(path: &Path) -> Result<(), JournalError> {
+    let io = |e: std::io::Error| JournalError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let bytes = std::fs::read(path).map_err(io)?;
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+    file.set_len(keep as u64).map_err(io)
 }
 
 /// Seconds since the epoch of a journal timestamp (0 if unreadable).
@@ -243,52 +286,42 @@ fn parse_time(at: &str) -> f64 {
     (days * 86_400 + h * 3600 + mi * 60 + s) as f64 + ms as f64 / 1000.0
 }
 
-/// `lock` in the plan's state directory, holding the owner's pid; removed when dropped.
+/// `lock` in the plan's state directory, held with an OS file lock for the life of the
+/// process: the OS releases it when the process ends, however it ends, so no lock goes stale.
 struct Lock {
-    path: PathBuf,
+    _file: File,
 }
 
 impl Lock {
     fn take(dir: &Path, plan: &str) -> Result<Lock, JournalError> {
         let path = dir.join("lock");
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let pid = std::fs::read_to_string(&path).unwrap_or_default();
-                    let pid = pid.trim().to_owned();
-                    // A lock whose process is gone (killed, machine restarted) is stale.
-                    let alive = !pid.is_empty() && Path::new(&format!("/proc/{pid}")).exists();
-                    if alive {
-                        return Err(JournalError::Locked {
-                            plan: plan.to_owned(),
-                            path: path.display().to_string(),
-                            pid,
-                        });
-                    }
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => {
-                    return Err(JournalError::Io {
-                        path: path.display().to_string(),
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-        Err(JournalError::Io {
+        let io = |e: std::io::Error| JournalError::Io {
             path: path.display().to_string(),
-            message: "could not take the lock".into(),
-        })
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+            message: e.to_string(),
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(JournalError::Locked {
+                    plan: plan.to_owned(),
+                    path: path.display().to_string(),
+                    pid: pid.trim().to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        // The pid is for people reading the lock file; the lock itself is the OS's.
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(Lock { _file: file })
     }
 }
 

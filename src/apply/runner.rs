@@ -16,6 +16,9 @@ use crate::plan::Step;
 use crate::plan::step::StepKind;
 use crate::spec::model::{Enable, Spec};
 
+/// The longest a hook may run.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// A cloud's part of the plan.
 pub trait Provider: Send + Sync + 'static {
     /// The calls `kind` makes, for `--dry-run`.
@@ -114,7 +117,8 @@ impl CloudRunner {
     /// for running jobs to finish.
     async fn pause(&self, cx: &StepContext) -> Result<Value, String> {
         let p = &self.spec.steps.pause;
-        let (_, enabled) = self.old.enabled(p.schedules, p.listeners).await?;
+        let (xml, enabled) = self.old.enabled(p.schedules, p.listeners).await?;
+        super::server_config::check_identities(&xml)?;
         // An interrupted earlier pause may already have disabled some: they are in its notes.
         let mut disabled = enabled;
         for note in &cx.earlier_notes {
@@ -159,12 +163,25 @@ impl CloudRunner {
             .unwrap_or_default();
         if disabled.is_empty() {
             disabled = cx
-                .pause_notes()
+                .pause_notes()?
                 .iter()
                 .flat_map(|n| cloverdx::from_json(&n["disabled"]))
                 .collect();
         }
         self.old.set_enabled(&disabled, true).await?;
+        // Read back: every item must be enabled now, or resume has not done its job.
+        let (_, now_enabled) = self.old.enabled(true, true).await?;
+        let missing: Vec<String> = disabled
+            .iter()
+            .filter(|item| !now_enabled.contains(*item))
+            .map(|(_, id)| id.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "still disabled after resume: {}",
+                missing.join(", ")
+            ));
+        }
         Ok(json!({ "enabled": cloverdx::to_json(&disabled) }))
     }
 
@@ -272,14 +289,18 @@ impl CloudRunner {
         let outputs = serde_json::to_string(&cx.outputs).unwrap_or_default();
         if let Some(cmd) = &hook.command {
             let (program, args) = cmd.split_first().ok_or("empty command")?;
-            let out = tokio::process::Command::new(program)
+            let child = tokio::process::Command::new(program)
                 .args(args)
                 .current_dir(&self.spec_dir)
                 .env("CLOVERLIFT_PLAN", self.spec.name.as_str())
                 .env("CLOVERLIFT_STEP", &step.id)
                 .env("CLOVERLIFT_OUTPUTS", &outputs)
-                .output()
+                .kill_on_drop(true)
+                .output();
+            // A hung hook must not hold up the steps (or the compensation) after it.
+            let out = tokio::time::timeout(HOOK_TIMEOUT, child)
                 .await
+                .map_err(|_| format!("{program} did not finish within {HOOK_TIMEOUT:?}"))?
                 .map_err(|e| format!("cannot run {program}: {e}"))?;
             let code = out.status.code();
             if !out.status.success() {
@@ -303,7 +324,10 @@ impl CloudRunner {
                 .unwrap_or_else(|| "POST".into());
             let method =
                 reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-            let resp = reqwest::Client::new()
+            let resp = reqwest::Client::builder()
+                .timeout(HOOK_TIMEOUT)
+                .build()
+                .map_err(|e| e.to_string())?
                 .request(method, h.url.as_str())
                 .json(&json!({ "plan": self.spec.name, "step": step.id, "outputs": cx.outputs }))
                 .send()

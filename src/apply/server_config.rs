@@ -117,6 +117,30 @@ pub fn items(xml: &str) -> Result<Vec<Item>, String> {
     Ok(out)
 }
 
+/// Pause matches items by identity (schedules by description, listeners by name), as the
+/// server's import does; an empty or repeated identity would make it switch the wrong items.
+pub fn check_identities(xml: &str) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for item in items(xml)? {
+        let what = match item.kind {
+            Kind::Schedule => "schedule description",
+            Kind::Listener => "event listener name",
+        };
+        if item.identity.is_empty() {
+            return Err(format!(
+                "a {what} is empty; the server's import could not tell it apart, so pause changes nothing"
+            ));
+        }
+        if !seen.insert((item.kind, item.identity.clone())) {
+            return Err(format!(
+                "the {what} `{}` is used twice; the server's import could not tell them apart, so pause changes nothing",
+                item.identity
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn enabled_attr(e: &BytesStart) -> Result<bool, String> {
     for a in e.attributes() {
         let a = a.map_err(|e| e.to_string())?;

@@ -253,7 +253,7 @@ fn parse_resource_id(v: &str) -> Result<String, super::Problem> {
     resource_group(segs[3])?;
     // After the namespace come TYPE/NAME pairs.
     let rest = &segs[6..];
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(shape());
     }
     let mut ty = segs[5].to_owned();

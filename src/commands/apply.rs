@@ -33,9 +33,10 @@ pub struct Args {
     /// `human` progress on stderr, or `json` events (one per line) on stdout.
     #[arg(long, value_enum, default_value = "human")]
     pub format: EventFormat,
-    /// Where journals live (one directory per plan).
-    #[arg(long, value_name = "DIR", default_value = ".cloverlift")]
-    pub state_dir: PathBuf,
+    /// Where journals live, one directory per plan; `.cloverlift` beside the spec when absent,
+    /// so a resume finds the journal wherever it is run from.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -81,6 +82,16 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             return exit::USAGE;
         }
     };
+    if let Some(url) = &args.new_server_url
+        && crate::spec::checked::ServerUrl::try_from(url.clone()).is_err()
+    {
+        let _ = writeln!(
+            io.err,
+            "error[apply::new_server_url]: --new-server-url must be https (http only to localhost): \
+             the server password is sent there"
+        );
+        return exit::USAGE;
+    }
     let events: Arc<dyn Events> = match args.format {
         EventFormat::Json => Arc::new(JsonEvents::new(std::io::stdout())),
         EventFormat::Human => Arc::new(HumanEvents::new(std::io::stderr().is_terminal())),
@@ -95,8 +106,14 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             return exit::USAGE;
         }
     };
-    let spec_bytes = std::fs::read(&args.file).unwrap_or_default();
-    let spec_sha256 = format!("{:x}", Sha256::digest(&spec_bytes));
+    // The journal is tied to the spec and to what it renders (template overrides included).
+    let mut hasher = Sha256::new();
+    hasher.update(std::fs::read(&args.file).unwrap_or_default());
+    for (name, text) in &artifacts.files {
+        hasher.update(name.as_bytes());
+        hasher.update(text.as_bytes());
+    }
+    let spec_sha256 = format!("{:x}", hasher.finalize());
     let spec_dir = args
         .file
         .parent()
@@ -200,7 +217,11 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
                 return exit::USAGE;
             }
         }
-        let dir = args.state_dir.join(spec.name.as_str());
+        let dir = args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| spec_dir.join(".cloverlift"))
+            .join(spec.name.as_str());
         let (journal, history) =
             match Journal::open(&dir, spec.name.as_str(), &spec_sha256, args.resume) {
                 Ok(j) => j,
@@ -211,8 +232,9 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             };
         let journal_path = journal.path().display().to_string();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let signals = Signals::listen();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.wait().await;
             let _ = stop_tx.send(true);
         });
         let executor = Executor {
@@ -244,29 +266,70 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     })
 }
 
-/// Ctrl-C or SIGTERM. A signal that cannot be listened for (SIGINT is ignored in background
-/// jobs of a non-interactive shell) is simply never received.
-async fn wait_for_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Ctrl-C, SIGTERM and SIGHUP (a dropped SSH session), registered before the executor starts
+/// so no signal takes the default action while the old server is paused. A signal that cannot
+/// be listened for (SIGINT is ignored in background jobs of a non-interactive shell) is never
+/// received.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = [
+                SignalKind::interrupt(),
+                SignalKind::terminate(),
+                SignalKind::hangup(),
+            ]
+            .into_iter()
+            .filter_map(|kind| signal(kind).ok())
+            .collect();
+            Signals { streams }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
+        #[cfg(not(unix))]
+        Signals {}
     }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let waits = self.streams.into_iter().map(|mut s| {
+                Box::pin(async move {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await;
+                    }
+                })
+            });
+            let waits: Vec<_> = waits.collect();
+            if waits.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let _ = futures_select_all(waits).await;
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// The first of several futures to finish.
+async fn futures_select_all<F: std::future::Future<Output = ()> + Unpin>(mut futures: Vec<F>) {
+    std::future::poll_fn(move |cx| {
+        for f in futures.iter_mut() {
+            if std::pin::Pin::new(f).poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// What was done and not, and how to go on: resume, or roll back.
@@ -293,6 +356,11 @@ fn summarize(
             let _ = writeln!(
                 io.err,
                 "  the old server runs and is resumed (its schedules and listeners are re-enabled)"
+            );
+        } else if outcome.finished.iter().any(|s| s == "pause") {
+            let _ = writeln!(
+                io.err,
+                "  ATTENTION: the old server is paused; run with --resume"
             );
         } else {
             let _ = writeln!(io.err, "  the old server was not touched");
