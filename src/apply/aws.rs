@@ -23,13 +23,6 @@ use crate::spec::model::{FromAws, Spec};
 /// How long snapshots and stacks may take before apply gives up waiting.
 const LONG_WAIT: Duration = Duration::from_secs(6 * 3600);
 
-/// The shared SDK configuration: the standard credential and region chain.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
-}
-
 /// The SDK's error with its whole cause chain (service code and message included).
 pub fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();

@@ -140,14 +140,15 @@ impl CloverDx {
         Ok((xml, set))
     }
 
-    /// Sets `enabled` on exactly `items`, leaving everything else of the configuration as the
-    /// server exported it.
+    /// Sets `enabled` on exactly `items`: the import carries only those items, so nothing else
+    /// of the configuration is rewritten.
     pub async fn set_enabled(&self, items: &Disabled, enabled: bool) -> Result<(), String> {
         if items.is_empty() {
             return Ok(());
         }
         let xml = self.export().await?;
-        let changed = server_config::set_enabled(&xml, items, enabled)?;
+        let only = server_config::subset(&xml, items)?;
+        let changed = server_config::set_enabled(&only, items, enabled)?;
         self.import(changed).await
     }
 

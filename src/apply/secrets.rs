@@ -55,7 +55,12 @@ async fn aws_secret(arn: &str) -> Result<Secret, String> {
                 .into(),
         );
     }
-    let config = super::aws::sdk_config().await;
+    // The secret lives in the region its ARN names, whatever the default region is.
+    let region = arn.split(':').nth(3).unwrap_or_default().to_owned();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .load()
+        .await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let out = client
         .get_secret_value()

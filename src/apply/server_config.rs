@@ -208,6 +208,59 @@ pub fn set_enabled(
     String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())
 }
 
+/// The configuration with only the items in `targets` (and everything outside the schedule
+/// and listener lists), so an import touches nothing else: an edit made on the server between
+/// export and import survives.
+pub fn subset(xml: &str, targets: &BTreeSet<(Kind, String)>) -> Result<String, String> {
+    let order = items(xml)?;
+    let mut reader = Reader::from_str(xml);
+    let mut writer = Writer::new(Vec::new());
+    let mut index = 0usize;
+    // While inside an item that is left out: the depth of its start tag.
+    let mut skipping: Option<usize> = None;
+    let mut depth = 0usize;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("configuration XML: {e}"))?;
+        match &event {
+            Event::Eof => break,
+            Event::Start(e) => {
+                depth += 1;
+                if skipping.is_none() && Kind::of(e.local_name().as_ref()).is_some() {
+                    let keep = order
+                        .get(index)
+                        .is_some_and(|i| targets.contains(&(i.kind, i.identity.clone())));
+                    index += 1;
+                    if !keep {
+                        skipping = Some(depth);
+                        continue;
+                    }
+                }
+            }
+            Event::Empty(e)
+                if skipping.is_none() && Kind::of(e.local_name().as_ref()).is_some() =>
+            {
+                index += 1;
+                continue;
+            }
+            Event::End(_) => {
+                let closing = depth;
+                depth = depth.saturating_sub(1);
+                if skipping == Some(closing) {
+                    skipping = None;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if skipping.is_none() {
+            writer.write_event(event).map_err(|e| e.to_string())?;
+        }
+    }
+    String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())
+}
+
 fn with_enabled(e: &BytesStart, value: &str) -> Result<BytesStart<'static>, String> {
     let name = String::from_utf8(e.name().as_ref().to_vec()).map_err(|e| e.to_string())?;
     let mut out = BytesStart::new(name);
@@ -264,6 +317,25 @@ mod tests {
                     enabled: true
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn subsets_keep_only_the_targets() {
+        let targets: BTreeSet<(Kind, String)> = [(Kind::Listener, "orders-in".to_owned())].into();
+        let only = subset(XML, &targets).expect("subset");
+        let kept = items(&only).expect("parse");
+        assert_eq!(
+            kept,
+            vec![Item {
+                kind: Kind::Listener,
+                identity: "orders-in".into(),
+                enabled: true
+            }]
+        );
+        assert!(
+            only.contains("cs:schedulesList"),
+            "the lists themselves stay"
         );
     }
 
