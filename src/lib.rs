@@ -11,6 +11,7 @@ pub mod render;
 pub mod source;
 pub mod spec;
 pub mod suggest;
+pub mod timestamp;
 
 use diagnostics::SpecError;
 use plan::Plan;

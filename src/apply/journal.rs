@@ -263,27 +263,7 @@ fn drop_torn_tail(path: &Path) -> Result<(), JournalError> {
 
 /// Seconds since the epoch of a journal timestamp (0 if unreadable).
 fn parse_time(at: &str) -> f64 {
-    let num = |r: std::ops::Range<usize>| at.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (
-        num(0..4),
-        num(5..7),
-        num(8..10),
-        num(11..13),
-        num(14..16),
-        num(17..19),
-    ) else {
-        return 0.0;
-    };
-    let ms = num(20..23).unwrap_or(0);
-    // Days from civil (Hinnant), the inverse of clock::civil_from_days.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days * 86_400 + h * 3600 + mi * 60 + s) as f64 + ms as f64 / 1000.0
+    crate::timestamp::parse_utc(at).unwrap_or(0.0)
 }
 
 /// `lock` in the plan's state directory, held with an OS file lock for the life of the

@@ -341,53 +341,11 @@ fn snapshots(spec: &Spec, cx: &mut Cx) {
 /// An RFC 3339 UTC instant, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, as Azure's point-in-time restore
 /// takes it.
 pub fn restore_point(v: &str) -> Check {
-    let bad = || {
-        cloud::problem(
+    if crate::timestamp::parse_utc(v).is_none() {
+        return cloud::problem(
             "not an RFC 3339 UTC time",
             "write the restore point as `2026-11-20T22:00:00Z` (UTC, with the `Z`)",
-        )
-    };
-    let Some(body) = v.strip_suffix('Z') else {
-        return bad();
-    };
-    let (main, fraction) = body.split_once('.').unwrap_or((body, "0"));
-    let b = main.as_bytes();
-    let shape_ok = main.len() == 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && !fraction.is_empty()
-        && fraction.bytes().all(|c| c.is_ascii_digit());
-    if !shape_ok {
-        return bad();
-    }
-    let num = |r: std::ops::Range<usize>| {
-        main.get(r)
-            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse::<u32>().ok())
-    };
-    let (Some(year), Some(month), Some(day), Some(h), Some(m), Some(s)) = (
-        num(0..4),
-        num(5..7),
-        num(8..10),
-        num(11..13),
-        num(14..16),
-        num(17..19),
-    ) else {
-        return bad();
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return bad(),
-    };
-    if day == 0 || day > days || h > 23 || m > 59 || s > 59 {
-        return bad();
+        );
     }
     Ok(())
 }
