@@ -281,23 +281,7 @@ fn secrets_never_reach_rendered_files() {
         );
     let spec = tmp.path().join("spec.yaml");
     std::fs::write(&spec, spec_text).expect("spec");
-    let out_dir = tmp.path().join("out");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
-        .args(["render", spec.to_str().expect("path"), "--out"])
-        .arg(&out_dir)
-        .env("CLOVER_PASSWORD", CANARY)
-        .output()
-        .expect("render");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for (name, text) in files_in(&out_dir) {
-        assert!(!text.contains(CANARY), "{name} leaks a secret");
-    }
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(CANARY));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(CANARY));
+    common::assert_render_keeps_secret(&spec, &tmp.path().join("out"), &[], CANARY);
 }
 
 #[test]
@@ -396,19 +380,10 @@ fn war_strategy_renders_the_ssm_document_and_the_script() {
 
 #[test]
 fn diff_shows_changes_per_file_and_gates_on_them() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let changed = tmp.path().join("changed.yaml");
-    let text = std::fs::read_to_string(root().join("plans/aws-prod.yaml"))
-        .expect("example")
-        .replace("instance_type: m6i.xlarge", "instance_type: m6i.2xlarge");
-    std::fs::write(&changed, text).expect("spec");
-    let out = run(
-        &[
-            "diff",
-            "plans/aws-prod.yaml",
-            changed.to_str().expect("path"),
-        ],
-        None,
+    let out = common::diff_against_edit(
+        "plans/aws-prod.yaml",
+        "instance_type: m6i.xlarge",
+        "instance_type: m6i.2xlarge",
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(

@@ -169,38 +169,15 @@ fn secrets_and_the_ssh_key_never_reach_rendered_files() {
         );
     let spec = tmp.path().join("spec.yaml");
     std::fs::write(&spec, spec_text).expect("spec");
-    let out_dir = tmp.path().join("out");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
-        .args(["render", spec.to_str().expect("path"), "--out"])
-        .arg(&out_dir)
-        .env("CLOVER_PASSWORD", CANARY)
-        .output()
-        .expect("render");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for (name, text) in files_in(&out_dir) {
-        assert!(!text.contains(CANARY), "{name} leaks a secret");
-    }
+    common::assert_render_keeps_secret(&spec, &tmp.path().join("out"), &[], CANARY);
 }
 
 #[test]
 fn diff_works_for_azure_specs() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let changed = tmp.path().join("changed.yaml");
-    let text = std::fs::read_to_string(root().join("plans/azure-prod.yaml"))
-        .expect("example")
-        .replace("vm_size: Standard_D4s_v5", "vm_size: Standard_D8s_v5");
-    std::fs::write(&changed, text).expect("spec");
-    let out = common::run(
-        &[
-            "diff",
-            "plans/azure-prod.yaml",
-            changed.to_str().expect("path"),
-        ],
-        None,
+    let out = common::diff_against_edit(
+        "plans/azure-prod.yaml",
+        "vm_size: Standard_D4s_v5",
+        "vm_size: Standard_D8s_v5",
     );
     assert_eq!(out.code, 1);
     assert!(

@@ -187,40 +187,16 @@ fn secrets_never_reach_rendered_files() {
     std::fs::write(&spec, spec_text).expect("spec");
     for format in ["native", "terraform"] {
         let out_dir = tmp.path().join(format);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
-            .args([
-                "render",
-                spec.to_str().expect("path"),
-                "--format",
-                format,
-                "--out",
-            ])
-            .arg(&out_dir)
-            .env("CLOVER_PASSWORD", CANARY)
-            .output()
-            .expect("render");
-        assert!(out.status.success());
-        for (name, text) in files_in(&out_dir) {
-            assert!(!text.contains(CANARY), "{name} leaks a secret");
-        }
+        common::assert_render_keeps_secret(&spec, &out_dir, &["--format", format], CANARY);
     }
 }
 
 #[test]
 fn diff_works_for_gcp_specs() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let changed = tmp.path().join("changed.yaml");
-    let text = std::fs::read_to_string(root().join("plans/gcp-prod.yaml"))
-        .expect("example")
-        .replace("machine_type: n2-standard-4", "machine_type: n2-standard-8");
-    std::fs::write(&changed, text).expect("spec");
-    let out = common::run(
-        &[
-            "diff",
-            "plans/gcp-prod.yaml",
-            changed.to_str().expect("path"),
-        ],
-        None,
+    let out = common::diff_against_edit(
+        "plans/gcp-prod.yaml",
+        "machine_type: n2-standard-4",
+        "machine_type: n2-standard-8",
     );
     assert_eq!(out.code, 1);
     assert!(

@@ -204,3 +204,37 @@ pub fn assert_renders_identical(prefix: &str, formats: &[&str]) {
         }
     }
 }
+
+/// Renders `spec` (with `extra` arguments) while the environment carries `canary` as the server
+/// password, and asserts the canary is nowhere in the files or the output.
+pub fn assert_render_keeps_secret(spec: &Path, out_dir: &Path, extra: &[&str], canary: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .arg("render")
+        .arg(spec)
+        .arg("--out")
+        .arg(out_dir)
+        .args(extra)
+        .env("CLOVER_PASSWORD", canary)
+        .output()
+        .expect("render");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, text) in files_in(out_dir) {
+        assert!(!text.contains(canary), "{name} leaks a secret");
+    }
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(canary));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(canary));
+}
+
+/// `cloverlift diff EXAMPLE EDITED`, where EDITED is the example with `from` replaced by `to`.
+pub fn diff_against_edit(example: &str, from: &str, to: &str) -> Output {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let changed = tmp.path().join("changed.yaml");
+    let text = std::fs::read_to_string(root().join(example)).expect("example");
+    assert!(text.contains(from), "{example} has no `{from}`");
+    std::fs::write(&changed, text.replace(from, to)).expect("spec");
+    run(&["diff", example, changed.to_str().expect("path")], None)
+}
