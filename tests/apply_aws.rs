@@ -392,6 +392,23 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
     assert_eq!(params["VpcId"], w.seed["vpc"]);
     assert_eq!(params["DataVolumeSize"], "128");
     assert_eq!(
+        params["AllowedCidr"], "198.51.100.0/24",
+        "the new group admits what the old server's group admits on 443, not the VPC"
+    );
+    assert_eq!(params["MultiAZ"], "false", "the old database's setting");
+    let moved_ip = after["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["AllocationId"] == w.seed["allocation"])
+        .and_then(|a| a["PublicIp"].as_str())
+        .expect("the old Elastic IP's address")
+        .to_owned();
+    assert_eq!(
+        stack["Parameters"]["MovedPublicIp"], moved_ip,
+        "ServerUrl names the moved address"
+    );
+    assert_eq!(
         stack["Parameters"]["NewPublicAddress"], "false",
         "the new stack's own address is dropped"
     );
@@ -453,18 +470,29 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
 #[test]
 fn a_failing_snapshot_leaves_the_old_server_resumed_and_unchanged() {
     let Some(w) = world() else { return };
-    // A DB instance that does not exist: rds:CreateDBSnapshot fails.
-    let spec = w.spec("fail-snap", |t| {
+    // A DB instance that does not exist is refused by the preflight, before pause.
+    let missing_db = w.spec("fail-db", |t| {
         t.replace(
             "db_instance: clover-prod-db",
             "db_instance: clover-missing-db",
         )
     });
+    let out = w.apply(&missing_db, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error[apply::preflight]"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("failed:   pause"), "{}", out.stderr);
+    // A data volume that does not exist: ec2:CreateSnapshot fails after pause.
+    let volume = w.seed["volume"].as_str().expect("volume").to_owned();
+    let spec = w.spec("fail-snap", |t| t.replace(&volume, "vol-0000000000000dead"));
     let before = w.inspect();
     let out = w.apply(&spec, &["--yes"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        out.stderr.contains("failed:   snapshot-database"),
+        out.stderr.contains("failed:   snapshot-data"),
         "{}",
         out.stderr
     );
@@ -519,6 +547,48 @@ fn a_failing_stack_leaves_the_old_server_resumed_and_unchanged() {
         address["InstanceId"], w.seed["instance"],
         "the address did not move"
     );
+}
+
+#[test]
+fn a_security_group_the_old_database_admits_is_refused_before_anything_changes() {
+    let Some(w) = world() else { return };
+    let server_sg = w.seed["server_sg"]
+        .as_str()
+        .expect("server group")
+        .to_owned();
+    let spec = w.spec("old-group", |t| {
+        t.replace(
+            "    db_instance_class: db.m6g.large\n",
+            &format!(
+                "    db_instance_class: db.m6g.large\n    security_group_ids: [{server_sg}]\n"
+            ),
+        )
+    });
+    let before = w.inspect();
+    let out = w.apply(&spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error[apply::preflight]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "{} admits security group {server_sg}",
+            w.seed["db_sg"].as_str().expect("db group")
+        )),
+        "the rule is named: {}",
+        out.stderr
+    );
+    assert_eq!(
+        items(&w.old_state()),
+        old_items(),
+        "the old server was not paused"
+    );
+    let after = w.inspect();
+    assert_eq!(after["snapshots"], before["snapshots"]);
+    assert_eq!(after["db_snapshots"], before["db_snapshots"]);
+    assert_eq!(after["stacks"], before["stacks"]);
 }
 
 #[test]

@@ -357,7 +357,7 @@ fn war_strategy_renders_the_ssm_document_and_the_script() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let script = std::fs::read_to_string(tmp.path().join("war-upgrade.sh")).expect("script");
     assert!(script.contains("readonly webapps='/opt/clover/tomcat/webapps'"));
-    assert!(script.contains("sha256sum --check"));
+    assert!(script.contains("sha256sum \"$1\""));
     let template = std::fs::read_to_string(tmp.path().join("cloudformation.yaml")).expect("cfn");
     assert!(template.contains("Type: AWS::SSM::Document"));
     // The script inside the document is the reviewed file, line for line.

@@ -1,5 +1,5 @@
-//! `cloverlift render` for Google Cloud: the Deployment Manager config and the Terraform JSON
-//! for Infrastructure Manager, against the oracle tests/oracles/gcp_check.py (Google's API
+//! `cloverlift render` for Google Cloud: the Terraform JSON for Infrastructure Manager (the
+//! default) and, on request, the Deployment Manager config, against the oracle tests/oracles/gcp_check.py (Google's API
 //! discovery documents for the DM properties; the Google provider's argument names for
 //! Terraform). Regenerate goldens with `UPDATE_GOLDEN=1 cargo test --test render_gcp`.
 
@@ -27,9 +27,18 @@ fn every_gcp_example_matches_its_golden_files_and_passes_the_oracle() {
             .expect("stem")
             .to_owned();
         for (format, suffix, file) in [
-            ("native", "", "deployment.yaml"),
-            ("terraform", ".terraform", "main.tf.json"),
+            ("native", "", "main.tf.json"),
+            (
+                "deployment-manager",
+                ".deployment-manager",
+                "deployment.yaml",
+            ),
         ] {
+            // Deployment Manager cannot take what apply discovers: only the example that
+            // names everything renders for it.
+            if format == "deployment-manager" && stem != "gcp-existing-snapshots" {
+                continue;
+            }
             let out_dir = tmp.path().join(format!("{stem}{suffix}"));
             let out = render_to(&rel(&spec), &out_dir, &["--format", format]);
             assert_eq!(out.code, 0, "{}: {}", rel(&spec), out.stderr);
@@ -52,6 +61,93 @@ fn every_gcp_example_matches_its_golden_files_and_passes_the_oracle() {
 #[test]
 fn renders_are_byte_identical() {
     common::assert_renders_identical("gcp-", &["native", "terraform"]);
+}
+
+#[test]
+fn deployment_manager_is_explicit_warned_and_refused_without_what_apply_would_discover() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = render_to(
+        "plans/gcp-existing-snapshots.yaml",
+        &tmp.path().join("dm"),
+        &["--format", "deployment-manager"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("warning: Deployment Manager reached end of support on 2026-03-31"),
+        "{}",
+        out.stderr
+    );
+    let out = render_to(
+        "plans/gcp-prod.yaml",
+        &tmp.path().join("prod"),
+        &["--format", "deployment-manager"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("to.gcp.database_version"),
+        "{}",
+        out.stderr
+    );
+    let out = render_to("plans/gcp-prod.yaml", &tmp.path().join("tf"), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("Deployment Manager"), "{}", out.stderr);
+}
+
+/// What the deployment does, beyond its schema: the Cloud SQL instance gets the source's
+/// version (an input when the spec leaves it out) and an explicit edition, admits the moved
+/// address, the web firewall admits only the configured network, and Terraform leaves the
+/// restore marker alone.
+#[test]
+fn terraform_keeps_the_restore_working_and_the_network_closed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    assert_eq!(render_to("plans/gcp-prod.yaml", tmp.path(), &[]).code, 0);
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("main.tf.json")).expect("main.tf.json"),
+    )
+    .expect("JSON");
+    let db = &doc["resource"]["google_sql_database_instance"]["database"];
+    assert_eq!(db["database_version"], "${var.database_version}");
+    assert!(doc["variable"]["database_version"]["type"] == "string");
+    assert_eq!(db["settings"]["edition"], "ENTERPRISE");
+    let networks = db["settings"]["ip_configuration"]["authorized_networks"]
+        .as_array()
+        .expect("authorized networks");
+    assert!(
+        networks
+            .iter()
+            .any(|n| n["value"] == "${data.google_compute_address.old.address}"),
+        "the moved address is admitted: {networks:?}"
+    );
+    assert_eq!(
+        doc["data"]["google_compute_address"]["old"]["name"],
+        "clover-ip"
+    );
+    let web = &doc["resource"]["google_compute_firewall"]["web"];
+    assert_eq!(web["source_ranges"], "${var.ingress_source_ranges}");
+    let vm = &doc["resource"]["google_compute_instance"]["server"];
+    assert_eq!(
+        vm["lifecycle"]["ignore_changes"],
+        serde_json::json!(["metadata[\"cloverlift-database-restored\"]"])
+    );
+    assert!(vm["metadata"].get("startup-script").is_none());
+    let qa = tempfile::tempdir().expect("tempdir");
+    assert_eq!(
+        render_to("plans/gcp-existing-snapshots.yaml", qa.path(), &[]).code,
+        0
+    );
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(qa.path().join("main.tf.json")).expect("main.tf.json"),
+    )
+    .expect("JSON");
+    let db = &doc["resource"]["google_sql_database_instance"]["database"];
+    assert_eq!(db["database_version"], "POSTGRES_15");
+    assert_eq!(doc["variable"], serde_json::json!({}));
+    assert!(doc.get("data").is_none(), "no address moves");
+    assert_eq!(
+        doc["resource"]["google_compute_firewall"]["web"]["source_ranges"],
+        serde_json::json!(["203.0.113.0/24"])
+    );
 }
 
 #[test]
@@ -117,7 +213,19 @@ fn escaping_holds_for_values_validation_would_refuse() {
         "$${google_compute_instance.server.id} %%{ if true }x%%{ endif }"
     );
     assert_eq!(labels["quote"], "it's \"quoted\"\n- item: {a: b} # c");
-    let dm = renderer.render(&valid, &plan).expect("dm");
+    let gcp = valid.spec.to.gcp.as_mut().expect("gcp");
+    gcp.database_version =
+        Some(serde_json::from_value(serde_json::json!("POSTGRES_15")).expect("version"));
+    gcp.ingress_cidr =
+        Some(serde_json::from_value(serde_json::json!("203.0.113.0/24")).expect("cidr"));
+    valid.spec.steps.move_address = false;
+    let dm = renderer
+        .render_as(
+            &valid,
+            &plan,
+            cloverlift::render::OutputFormat::DeploymentManager,
+        )
+        .expect("dm");
     let config =
         cloverlift::source::SourceFile::new("deployment.yaml", dm.files["deployment.yaml"].clone());
     let (tree, errors) = cloverlift::spec::yaml::parse(&config);
@@ -185,7 +293,7 @@ fn secrets_never_reach_rendered_files() {
         std::fs::read_to_string(root().join("plans/gcp-existing-snapshots.yaml")).expect("example");
     let spec = tmp.path().join("spec.yaml");
     std::fs::write(&spec, spec_text).expect("spec");
-    for format in ["native", "terraform"] {
+    for format in ["native", "deployment-manager"] {
         let out_dir = tmp.path().join(format);
         common::assert_render_keeps_secret(&spec, &out_dir, &["--format", format], CANARY);
     }
@@ -199,13 +307,11 @@ fn diff_works_for_gcp_specs() {
         "machine_type: n2-standard-8",
     );
     assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("--- a/main.tf.json"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("--- a/deployment.yaml"),
+        out.stdout
+            .contains("+        \"machine_type\": \"n2-standard-8\","),
         "{}",
         out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("+    machineType: \"zones/europe-west1-b/machineTypes/n2-standard-8\"")
     );
 }

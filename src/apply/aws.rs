@@ -14,6 +14,7 @@ use aws_sdk_ec2 as ec2;
 use aws_sdk_rds as rds;
 use serde_json::{Value, json};
 
+use super::aws_network;
 use super::events::{Event, Events};
 use super::executor::{StepContext, StepFuture};
 use super::runner::Provider;
@@ -285,8 +286,118 @@ impl AwsProvider {
         Ok(json!({ "data": data, "database": db, "seconds": started.elapsed().as_secs_f64() }))
     }
 
-    /// Reads what only the running deployment knows: the subnet's VPC and zone, the VPC's CIDR,
-    /// the old database's subnet group and the old data volume's size.
+    /// The security groups of the old server's instance (read only).
+    async fn old_server_groups(&self) -> Result<Vec<ec2::types::SecurityGroup>, String> {
+        let from = self.from()?;
+        let reservations = self
+            .ec2
+            .describe_instances()
+            .instance_ids(from.instance_id.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeInstances: {}", describe_error(&e)))?;
+        let ids: Vec<String> = reservations
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .flat_map(|i| i.security_groups())
+            .filter_map(|g| g.group_id().map(str::to_owned))
+            .collect();
+        self.security_groups(ids).await
+    }
+
+    async fn security_groups(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<Vec<ec2::types::SecurityGroup>, String> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeSecurityGroups: {}", describe_error(&e)))?;
+        Ok(out.security_groups().to_vec())
+    }
+
+    /// Before anything changes: the new server must not carry a security group the old system
+    /// database admits (it would reach the old database if its datasource were not rewritten).
+    /// An admitted network that contains the new subnet is only warned about: the boot guard
+    /// is then the only thing keeping the new server off the old database.
+    async fn preflight(&self) -> Result<Value, String> {
+        let from = self.from()?;
+        let to = self
+            .spec
+            .to
+            .aws
+            .as_ref()
+            .ok_or("the spec has no to.aws block")?;
+        let dbs = self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(from.db_instance.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("rds:DescribeDBInstances: {}", describe_error(&e)))?;
+        let db = dbs
+            .db_instances()
+            .first()
+            .ok_or_else(|| format!("the DB instance {} does not exist", from.db_instance))?;
+        let port = db.endpoint().and_then(|e| e.port()).unwrap_or(5432);
+        let group_ids: Vec<String> = db
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+            .collect();
+        let admitted = aws_network::admitted(&self.security_groups(group_ids).await?, port);
+        let new_groups: Vec<&str> = to
+            .security_group_ids
+            .iter()
+            .flatten()
+            .map(|g| g.as_str())
+            .collect();
+        for a in &admitted {
+            if let aws_network::Admits::Group { source, .. } = a
+                && new_groups.contains(&source.as_str())
+            {
+                return Err(format!(
+                    "to.aws.security_group_ids names {source}, which the old system database {} admits on port {port} ({a}): the new server could reach the old database; give it groups the old database does not admit, or leave security_group_ids out so the template creates its own",
+                    from.db_instance
+                ));
+            }
+        }
+        let subnets = self
+            .ec2
+            .describe_subnets()
+            .subnet_ids(to.subnet_id.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeSubnets: {}", describe_error(&e)))?;
+        let subnet_cidr = subnets
+            .subnets()
+            .first()
+            .and_then(|s| s.cidr_block())
+            .and_then(aws_network::Ipv4Net::parse);
+        let mut warnings = Vec::new();
+        for a in &admitted {
+            if let (aws_network::Admits::Cidr { cidr, .. }, Some(subnet)) = (a, subnet_cidr)
+                && aws_network::Ipv4Net::parse(cidr).is_some_and(|net| net.contains(subnet))
+            {
+                warnings.push(format!(
+                    "the old system database {} admits the new server's subnet {} on port {port} ({a}); only the boot guard keeps the new server off it",
+                    from.db_instance, to.subnet_id
+                ));
+            }
+        }
+        Ok(json!({ "warnings": warnings }))
+    }
+
+    /// Reads what only the running deployment knows: the subnet's VPC and zone, the network
+    /// the old server admits on HTTPS, the old database's subnet group and Multi-AZ setting,
+    /// and the old data volume's size.
     async fn discover(&self, cx: &StepContext) -> Result<BTreeMap<String, String>, String> {
         let from = self.from()?;
         let to = self
@@ -311,19 +422,8 @@ impl AwsProvider {
             subnet.availability_zone().unwrap_or_default().to_owned(),
         );
         if to.security_group_ids.is_none() && !p.contains_key("AllowedCidr") {
-            let vpcs = self
-                .ec2
-                .describe_vpcs()
-                .vpc_ids(&vpc)
-                .send()
-                .await
-                .map_err(|e| format!("ec2:DescribeVpcs: {}", describe_error(&e)))?;
-            let cidr = vpcs
-                .vpcs()
-                .first()
-                .and_then(|v| v.cidr_block())
-                .unwrap_or_default();
-            p.insert("AllowedCidr".into(), cidr.to_owned());
+            let groups = self.old_server_groups().await?;
+            p.insert("AllowedCidr".into(), aws_network::https_network(&groups)?);
         }
         let dbs = self
             .rds
@@ -351,6 +451,14 @@ impl AwsProvider {
         }
         // CloudFormation takes a List<…> parameter as comma-separated values.
         p.insert("DBSubnetIds".into(), subnets.join(","));
+        if !p.contains_key("MultiAZ") {
+            let multi_az = dbs
+                .db_instances()
+                .first()
+                .and_then(|d| d.multi_az())
+                .unwrap_or(false);
+            p.insert("MultiAZ".into(), multi_az.to_string());
+        }
         let volumes = self
             .ec2
             .describe_volumes()
@@ -628,6 +736,19 @@ impl AwsProvider {
             .await
             .map_err(|e| format!("ec2:AssociateAddress: {}", describe_error(&e)))?;
         let association = out.association_id().unwrap_or_default().to_owned();
+        let addresses = self
+            .ec2
+            .describe_addresses()
+            .allocation_ids(allocation.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeAddresses: {}", describe_error(&e)))?;
+        let public_ip = addresses
+            .addresses()
+            .first()
+            .and_then(|a| a.public_ip())
+            .ok_or_else(|| format!("{allocation} has no public IP"))?
+            .to_owned();
         let stack = self.stack().await?.ok_or("the stack disappeared")?;
         let mut req = self
             .cfn
@@ -637,10 +758,16 @@ impl AwsProvider {
             .capabilities(cfn::types::Capability::CapabilityIam);
         for p in stack.parameters() {
             let key = p.parameter_key().unwrap_or_default();
-            let param = if key == "NewPublicAddress" {
+            let value = match key {
+                "NewPublicAddress" => Some("false"),
+                // The stack's ServerUrl then names the address the server answers on.
+                "MovedPublicIp" => Some(public_ip.as_str()),
+                _ => None,
+            };
+            let param = if let Some(value) = value {
                 cfn::types::Parameter::builder()
                     .parameter_key(key)
-                    .parameter_value("false")
+                    .parameter_value(value)
                     .build()
             } else {
                 cfn::types::Parameter::builder()
@@ -667,7 +794,9 @@ impl AwsProvider {
             .send()
             .await
             .map_err(|e| format!("ec2:RebootInstances: {}", describe_error(&e)))?;
-        Ok(json!({ "allocation": allocation, "instance": instance, "association": association }))
+        Ok(
+            json!({ "allocation": allocation, "instance": instance, "association": association, "public_ip": public_ip }),
+        )
     }
 }
 
@@ -714,7 +843,7 @@ impl Provider for AwsProvider {
                 "rds:DescribeDBSnapshots until available".into(),
             ],
             StepKind::Deploy => vec![
-                "ec2:DescribeSubnets, ec2:DescribeVpcs, ec2:DescribeVolumes, rds:DescribeDBInstances (discover parameters)".into(),
+                "ec2:DescribeSubnets, ec2:DescribeInstances, ec2:DescribeSecurityGroups, ec2:DescribeVolumes, rds:DescribeDBInstances (discover parameters)".into(),
                 format!("cloudformation:CreateChangeSet StackName={stack} ChangeSetType=CREATE Capabilities=CAPABILITY_IAM"),
                 "cloudformation:DescribeChangeSet until CREATE_COMPLETE (changes shown)".into(),
                 "cloudformation:ExecuteChangeSet".into(),
@@ -725,7 +854,7 @@ impl Provider for AwsProvider {
                     "ec2:AssociateAddress AllocationId={} InstanceId=<new instance> AllowReassociation=true",
                     from.elastic_ip.as_ref().map_or("?", |e| e.as_str())
                 ),
-                format!("cloudformation:UpdateStack StackName={stack} NewPublicAddress=false"),
+                format!("cloudformation:UpdateStack StackName={stack} NewPublicAddress=false MovedPublicIp=<its address>"),
                 "ec2:RebootInstances <new instance> (renews its certificate)".into(),
             ],
             other => vec![format!("{other}: not an AWS step")],
@@ -745,6 +874,10 @@ impl Provider for AwsProvider {
                 )),
             }
         })
+    }
+
+    fn preflight(&self) -> StepFuture<'_> {
+        Box::pin(self.preflight())
     }
 
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {

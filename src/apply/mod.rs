@@ -13,3 +13,5 @@ pub mod server_config;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
+pub mod aws_network;

@@ -24,6 +24,11 @@ pub trait Provider: Send + Sync + 'static {
     /// The calls `kind` makes, for `--dry-run`.
     fn describe(&self, kind: StepKind) -> Vec<String>;
     fn run(&self, kind: StepKind, cx: StepContext) -> StepFuture<'_>;
+    /// Checks that need the cloud, before anything changes: `{"warnings": [...]}`, or the
+    /// reason apply must not start.
+    fn preflight(&self) -> StepFuture<'_> {
+        Box::pin(async { Ok(serde_json::json!({ "warnings": [] })) })
+    }
     /// The new server's URL from the deploy step's outputs.
     fn new_server_url(&self, cx: &StepContext) -> Option<String>;
 }

@@ -199,6 +199,20 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             describe(events.as_ref());
             return exit::OK;
         }
+        match runner.provider.preflight().await {
+            Ok(report) => {
+                for w in report["warnings"].as_array().into_iter().flatten() {
+                    let _ = writeln!(io.err, "warning: {}", w.as_str().unwrap_or_default());
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    io.err,
+                    "error[apply::preflight]: {e}\n  nothing was changed: the old server was not paused"
+                );
+                return exit::APPLY_FAILED;
+            }
+        }
         if !args.yes {
             if !std::io::stdin().is_terminal() {
                 let _ = writeln!(

@@ -16,7 +16,8 @@ pub struct Args {
     /// Directory of template overrides (`aws/cloudformation.yaml.hbs`, partials, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// `native` (CloudFormation, ARM, Deployment Manager) or `terraform` (Google Cloud only).
+    /// `native` (CloudFormation, ARM, Terraform JSON for Google Cloud), `terraform` (the same
+    /// for Google Cloud) or `deployment-manager` (Google Cloud's retired service, on request).
     #[arg(long, value_enum, default_value = "native")]
     pub format: render::OutputFormat,
 }
@@ -26,6 +27,9 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         Ok(checked) => checked,
         Err(code) => return code,
     };
+    if args.format == render::OutputFormat::DeploymentManager {
+        let _ = writeln!(io.err, "warning: {}", render::DEPLOYMENT_MANAGER_RETIRED);
+    }
     let source = TemplateSource {
         override_dir: args.templates.clone(),
     };

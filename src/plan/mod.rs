@@ -4,6 +4,7 @@
 pub mod format;
 pub mod graph;
 pub mod invariant;
+pub mod prerequisites;
 pub mod schedule;
 pub mod step;
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::engine::{Engine, Syntax};
 use super::parameters::Parameters;
-use super::{Artifacts, RenderFailure, tags};
+use super::{Artifacts, RenderFailure, boot, tags};
 use crate::spec::model::{Spec, Strategy, ToAws};
 
 /// The device the CloverDX AMI mounts at /var/clover (CloverDX AWS upgrade guide).
@@ -79,13 +79,20 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
             format!("the size of {} (ec2:DescribeVolumes)", from.data_volume),
         );
     }
+    match to.multi_az {
+        Some(multi_az) => p.set("MultiAZ", multi_az),
+        None => p.discover(
+            "MultiAZ",
+            "the old DB instance's MultiAZ setting (rds:DescribeDBInstances)",
+        ),
+    }
     let create_group = to.security_group_ids.is_none();
     if create_group {
         match &to.ingress_cidr {
             Some(cidr) => p.set("AllowedCidr", cidr),
             None => p.discover(
                 "AllowedCidr",
-                "the CIDR block of the VPC (ec2:DescribeVpcs)",
+                "the network the old server's security groups admit on port 443 (ec2:DescribeInstances, ec2:DescribeSecurityGroups)",
             ),
         }
     }
@@ -106,6 +113,8 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
         }
     }
 
+    let boot = boot::guard_script(engine, spec, boot::Restore::BeforeVm)?;
+    let (boot_before, boot_after) = boot::split_at_marker(&boot);
     let mut context = common(spec, &to.tags);
     let name = spec.name.as_str();
     let describe = format!(
@@ -126,6 +135,8 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
         "data_device": DATA_DEVICE,
         "instance_name": format!("{name}-clover"),
         "data_volume_name": format!("{name}-data"),
+        "boot_before": boot_before,
+        "boot_after": boot_after,
     });
     if let Value::Object(more) = extra {
         context.extend(more);
@@ -135,7 +146,10 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
         Syntax::Json,
         &Value::Object(context),
     )?;
-    Ok(p.into_artifacts([("cloudformation.yaml", template)], PARAMETERS_FILE))
+    Ok(p.into_artifacts(
+        [("cloudformation.yaml", template), (boot::FILE, boot)],
+        PARAMETERS_FILE,
+    ))
 }
 
 fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
@@ -143,13 +157,6 @@ fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
     let mut p = Parameters::default();
     if let Some(war) = &spec.to.war {
         p.set("WarSha256", &war.sha256);
-        match (&war.url, &war.file) {
-            (Some(url), _) => p.set("WarUrl", url),
-            (None, _) => p.discover(
-                "WarUrl",
-                "a presigned URL of to.war.file, which apply uploads before the replace-war step",
-            ),
-        }
     }
     let mut context = common(spec, &BTreeMap::new());
     let extra = json!({
@@ -164,6 +171,7 @@ fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
         "discovered": p.discovered_names(),
         "timeout_seconds": WAR_STEP_TIMEOUT_SECS,
         "run_command": run_command(&script),
+        "url_pattern": WAR_URL_PATTERN,
     });
     if let Value::Object(more) = extra {
         context.extend(more);
@@ -182,13 +190,19 @@ fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
     ))
 }
 
-/// The SSM `runCommand` lines: write the reviewed script to a temporary file (a quoted
-/// here-document, so nothing in it is expanded) and run it with the document's parameters,
-/// whose allowed patterns keep them free of quotes and whitespace.
+/// What SSM accepts as `warUrl`: empty (stop, start) or an https URL of RFC 3986 characters,
+/// none of which can end the single-quoted word it lands in (no `'`, whitespace or `\`).
+pub const WAR_URL_PATTERN: &str = r"^(https://[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+)?$";
+
+/// The SSM `runCommand` lines. The agent writes them to `_script.sh` without a `#!` line and
+/// runs `sh -c _script.sh`, so they are POSIX sh (dash on Ubuntu: no `pipefail`). They write
+/// the reviewed script to a temporary file (a quoted here-document, so nothing in it is
+/// expanded) and run it with bash and the document's parameters, whose allowed patterns keep
+/// them free of quotes and whitespace.
 fn run_command(script: &str) -> Vec<String> {
     const END: &str = "CLOVERLIFT_WAR_UPGRADE_SCRIPT";
     let mut lines = vec![
-        "set -euo pipefail".to_owned(),
+        "set -eu".to_owned(),
         "script=\"$(mktemp /var/tmp/cloverlift-war-upgrade.XXXXXX)\"".to_owned(),
         "trap 'rm -f \"$script\"' EXIT".to_owned(),
         format!("cat > \"$script\" <<'{END}'"),

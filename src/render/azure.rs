@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::engine::{Engine, Syntax};
 use super::escape::{arm_string, base64};
 use super::parameters::Parameters;
-use super::{Artifacts, RenderFailure};
+use super::{Artifacts, RenderFailure, boot};
 use crate::spec::model::{FromAzure, Spec, Strategy, ToAzure};
 
 /// Pinned, generally available API versions per resource provider (ARM template reference).
@@ -22,23 +22,6 @@ pub const API_POSTGRES: &str = "2024-08-01";
 const PARAMETERS_FILE: (&str, fn(&Parameters) -> String) =
     ("azuredeploy.parameters.json", Parameters::arm_file);
 
-/// Runs on the new VM's first boot (customData): point the restored data disk's datasource at
-/// the new PostgreSQL server before CloverDX starts, so the new version never connects to the
-/// old system database. `__CLOVERLIFT_DB_HOST__` is replaced by the server's FQDN in ARM.
-const DATASOURCE_SCRIPT: &str = r#"#!/bin/bash
-set -euo pipefail
-systemctl stop clover || true
-for attempt in $(seq 1 60); do
-  mountpoint -q /var/clover && break
-  mount /var/clover 2>/dev/null || sleep 5
-done
-fragment=/var/clover/conf/server_fragment.xml
-if [ -f "$fragment" ]; then
-  sed -i -E 's#(jdbc:postgresql://)[^/:"]+#\1__CLOVERLIFT_DB_HOST__#' "$fragment"
-fi
-systemctl start clover
-"#;
-const DB_HOST_MARKER: &str = "__CLOVERLIFT_DB_HOST__";
 const WAR_STEP_TIMEOUT_SECS: u64 = 1800;
 
 pub fn render(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
@@ -158,6 +141,30 @@ fn architecture(
         "sshPublicKey",
         "to.azure.ssh_public_key, a reference that apply resolves",
     );
+    p.discover(
+        "postgresDelegatedSubnetId",
+        format!(
+            "network.delegatedSubnetResourceId of {} (flexibleServers get)",
+            from.postgres_server
+        ),
+    );
+    p.discover(
+        "postgresPrivateDnsZoneId",
+        format!(
+            "network.privateDnsZoneArmResourceId of {} (flexibleServers get)",
+            from.postgres_server
+        ),
+    );
+    match &to.ingress_cidr {
+        Some(cidr) => p.set("allowedSourceAddressPrefix", cidr),
+        None => p.discover(
+            "allowedSourceAddressPrefix",
+            format!(
+                "the source the network security group of {} admits on port 443",
+                from.vm
+            ),
+        ),
+    }
     match &spec.snapshots {
         Some(s) => {
             // A snapshot given by name lives in the new deployment's resource group, as
@@ -193,12 +200,18 @@ fn architecture(
         "reference(resourceId('Microsoft.Network/publicIPAddresses', variables('publicIpName')), {}).ipAddress",
         arm_string(API_NETWORK)
     );
-    // The script travels base64-encoded, so no quote or newline of it meets ARM's expression
-    // syntax; ARM decodes it, puts the new server's FQDN in and encodes it for cloud-init.
+    let fqdn = format!(
+        "reference(resourceId('Microsoft.Network/publicIPAddresses', variables('publicIpName')), {}).dnsSettings.fqdn",
+        arm_string(API_NETWORK)
+    );
+    // The boot guard travels base64-encoded, so no quote or newline of it meets ARM's
+    // expression syntax; ARM decodes it, puts the new server's FQDN in and encodes it for
+    // cloud-init, which reads custom data as user data.
+    let boot = boot::guard_script(engine, spec, boot::Restore::BeforeVm)?;
     let custom_data = format!(
         "[base64(replace(base64ToString({}), {}, {postgres}.fullyQualifiedDomainName))]",
-        arm_string(&base64(DATASOURCE_SCRIPT.as_bytes())),
-        arm_string(DB_HOST_MARKER),
+        arm_string(&base64(boot.as_bytes())),
+        arm_string(boot::DB_HOST_MARKER),
     );
     let description = format!(
         "CloverDX Server {} next to {} from its snapshots (cloverlift plan {})",
@@ -209,11 +222,12 @@ fn architecture(
         "tags": tags(spec, &to.tags),
         "security_rules": [
             rule("ssh", 22, "[parameters('sshSourceAddressPrefix')]", 100),
-            rule("http", 80, "Internet", 110),
-            rule("https", 443, "Internet", 120),
+            rule("http", 80, "[parameters('allowedSourceAddressPrefix')]", 110),
+            rule("https", 443, "[parameters('allowedSourceAddressPrefix')]", 120),
         ],
         "custom_data": custom_data,
-        "server_url": format!("[format('https://{{0}}/clover', {public_ip})]"),
+        "server_url": format!("[format('https://{{0}}/clover', {fqdn})]"),
+        "fqdn": format!("[{fqdn}]"),
         "database_fqdn": format!("[{postgres}.fullyQualifiedDomainName]"),
         "public_ip": format!("[{public_ip}]"),
     });
@@ -225,7 +239,10 @@ fn architecture(
         Syntax::Json,
         &Value::Object(context),
     )?;
-    Ok(p.into_artifacts([("azuredeploy.json", template)], PARAMETERS_FILE))
+    Ok(p.into_artifacts(
+        [("azuredeploy.json", template), (boot::FILE, boot)],
+        PARAMETERS_FILE,
+    ))
 }
 
 fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, RenderFailure> {
@@ -275,10 +292,5 @@ mod tests {
         assert_eq!(postgres_tier("Standard_B2ms"), "Burstable");
         assert_eq!(postgres_tier("Standard_D2ds_v5"), "GeneralPurpose");
         assert_eq!(postgres_tier("Standard_E4ds_v5"), "MemoryOptimized");
-    }
-
-    #[test]
-    fn the_datasource_script_has_one_host_marker() {
-        assert_eq!(DATASOURCE_SCRIPT.matches(DB_HOST_MARKER).count(), 1);
     }
 }

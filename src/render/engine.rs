@@ -94,6 +94,11 @@ pub const TEMPLATES: &[Embedded] = &[
         source: include_str!("../../templates/gcp/partials/extra-outputs.hbs"),
     },
     Embedded {
+        name: "boot/datasource-guard.sh",
+        syntax: Syntax::Shell,
+        source: include_str!("../../templates/boot/datasource-guard.sh.hbs"),
+    },
+    Embedded {
         name: "war/upgrade.sh",
         syntax: Syntax::Shell,
         source: include_str!("../../templates/war/upgrade.sh.hbs"),

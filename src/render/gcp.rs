@@ -1,5 +1,6 @@
-//! Google Cloud: the new deployment as a Deployment Manager config (`deployment.yaml`), or as
-//! Terraform JSON (`main.tf.json`) for Infrastructure Manager, Deployment Manager's successor.
+//! Google Cloud: the new deployment as Terraform JSON (`main.tf.json`) for Infrastructure
+//! Manager, or on request as a Deployment Manager config (`deployment.yaml`); Deployment
+//! Manager reached end of support on 2026-03-31 and can no longer deploy.
 //!
 //! CloverDX publishes no Google Cloud offering; this extrapolates its AWS and Azure
 //! architecture: a Compute Engine VM from the CloverDX image, the data disk created from a
@@ -11,43 +12,37 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::engine::{Engine, Syntax};
-use super::{Artifacts, Discovered, RenderFailure};
+use super::{Artifacts, Discovered, RenderFailure, boot};
 use crate::spec::model::{FromGcp, Spec, Strategy, ToGcp};
 
 /// The device name the data disk is attached under (`/dev/disk/by-id/google-clover-data`).
 pub const DATA_DEVICE: &str = "clover-data";
 /// Google's range for IAP TCP forwarding: SSH reaches the VM only through Identity-Aware Proxy.
 pub const IAP_RANGE: &str = "35.235.240.0/20";
-/// The system database's engine when the spec does not say.
-pub const DEFAULT_DATABASE_VERSION: &str = "POSTGRES_15";
-/// Instance metadata key the restore-database step sets once the backup is restored.
+/// Instance metadata key the restore-database step sets to `true` once the backup is restored;
+/// the boot guard waits for it before starting CloverDX.
 pub const RESTORED_KEY: &str = "cloverlift-database-restored";
-
-/// The VM's startup script: wait for the data disk and for the restore-database step, point
-/// the datasource at the new Cloud SQL instance, then start CloverDX. `@DB_HOST@` is replaced
-/// by a reference to the instance's address in each format. No `$(` or `${` appears in it,
-/// so neither Deployment Manager nor Terraform reads any of it as a reference.
-const STARTUP_SCRIPT: &str = r#"#!/bin/bash
-set -euo pipefail
-systemctl stop clover || true
-timeout 600 sh -c 'until mountpoint -q /var/clover; do mount /var/clover 2>/dev/null || sleep 5; done'
-restored=http://metadata.google.internal/computeMetadata/v1/instance/attributes/@RESTORED_KEY@
-until curl -sf -H 'Metadata-Flavor: Google' "$restored" | grep -qx true; do sleep 30; done
-fragment=/var/clover/conf/server_fragment.xml
-if [ -f "$fragment" ]; then
-  sed -i -E 's#(jdbc:postgresql://)[^/:"]+#\1@DB_HOST@#' "$fragment"
-fi
-systemctl start clover
-"#;
+/// Where the VM reads that key (the metadata server, with `Metadata-Flavor: Google`).
+pub const RESTORED_URL: &str = "http://metadata.google.internal/computeMetadata/v1/instance/attributes/cloverlift-database-restored";
 
 /// Which file `render` writes for Google Cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GcpFormat {
-    /// `deployment.yaml`, as SPEC.md fixes it.
-    #[default]
-    DeploymentManager,
     /// `main.tf.json` for Infrastructure Manager.
+    #[default]
     Terraform,
+    /// `deployment.yaml`, for a Deployment Manager that is past its end of support.
+    DeploymentManager,
+}
+
+/// The Cloud SQL edition a tier belongs to. PostgreSQL 16 and later default to Enterprise
+/// Plus, which refuses the `db-custom-*` tiers, so the edition is always written out.
+pub fn sql_edition(tier: &str) -> &'static str {
+    if tier.starts_with("db-perf-optimized-") {
+        "ENTERPRISE_PLUS"
+    } else {
+        "ENTERPRISE"
+    }
 }
 
 /// Resource names of the new deployment.
@@ -113,7 +108,7 @@ pub fn terraform_literal(s: &str) -> String {
 
 pub fn render(engine: &Engine, spec: &Spec, format: GcpFormat) -> Result<Artifacts, RenderFailure> {
     let missing = |what: &str| RenderFailure::Template {
-        name: "gcp/deployment.yaml".into(),
+        name: "gcp/main.tf.json".into(),
         message: format!("the spec has no `{what}` block"),
     };
     let from = spec.from.gcp.as_ref().ok_or_else(|| missing("from.gcp"))?;
@@ -175,15 +170,50 @@ fn architecture(
     } else {
         to.image.to_string()
     };
-    let database_version = to
-        .database_version
-        .as_ref()
-        .map_or(DEFAULT_DATABASE_VERSION, |v| v.as_str());
-    let script = STARTUP_SCRIPT.replace("@RESTORED_KEY@", RESTORED_KEY);
+    let script = boot::guard_script(engine, spec, boot::Restore::Marker { url: RESTORED_URL })?;
     let description = format!(
         "CloverDX Server {} next to {} from its snapshots (cloverlift plan {})",
         spec.to.version, spec.from.version, spec.name
     );
+    let mut discovered = Vec::new();
+    if spec.snapshots.is_none() {
+        discovered.push(Discovered {
+            parameter: "backupRunId",
+            from: "the backup the snapshot-database step takes; restore-database restores it"
+                .into(),
+        });
+    }
+    if format == GcpFormat::DeploymentManager {
+        deployment_manager_inputs(spec, to)?;
+    }
+    // What the spec leaves out becomes a Terraform input variable that apply fills in.
+    let database_version = match &to.database_version {
+        Some(v) => v.to_string(),
+        None => {
+            discovered.push(Discovered {
+                parameter: "database_version",
+                from: format!(
+                    "the database version of {} (sqladmin instances.get); a backup restores only into its source's version",
+                    from.sql_instance
+                ),
+            });
+            "${var.database_version}".to_owned()
+        }
+    };
+    let ingress = match &to.ingress_cidr {
+        Some(cidr) => json!([cidr]),
+        None => {
+            discovered.push(Discovered {
+                parameter: "ingress_source_ranges",
+                from: format!(
+                    "the source ranges the firewall rules of {} admit on port 443 (compute firewalls.list)",
+                    from.instance
+                ),
+            });
+            json!("${var.ingress_source_ranges}")
+        }
+    };
+    discovered.sort_by_key(|d| d.parameter);
     let mut context = json!({
         "description": description,
         "names": {
@@ -199,12 +229,13 @@ fn architecture(
         "zone": zone,
         "source_snapshot": snapshot,
         "labels": labels(spec, &to.labels),
-        "database_version": database_version,
         "sql_tier": to.sql_tier,
+        "sql_edition": sql_edition(to.sql_tier.as_str()),
         "image": image,
         "network_tag": format!("{}-clover", spec.name),
         "ssh_source_ranges": [IAP_RANGE],
         "data_device": DATA_DEVICE,
+        "restored_key": RESTORED_KEY,
     });
     let (template, file, extra) = match format {
         GcpFormat::DeploymentManager => {
@@ -214,8 +245,10 @@ fn architecture(
                 "machine_type": format!("zones/{zone}/machineTypes/{}", to.machine_type),
                 "network": network_path(to.network.as_str()),
                 "subnetwork": subnetwork_path(to.subnetwork.as_str()),
-                "dm_startup_script": script.replace(
-                    "@DB_HOST@",
+                "database_version": database_version,
+                "ingress_source_ranges": ingress,
+                "dm_user_data": script.replace(
+                    boot::DB_HOST_MARKER,
                     &r(&names.database, "ipAddresses[0].ipAddress"),
                 ),
                 "refs": {
@@ -235,7 +268,12 @@ fn architecture(
                 "machine_type_name": to.machine_type,
                 "network": to.network,
                 "subnetwork": to.subnetwork,
-                "tf_startup_script": terraform_literal(&script).replace("@DB_HOST@", host),
+                "tf_user_data": terraform_literal(&script).replace(boot::DB_HOST_MARKER, host),
+                "database_version": database_version,
+                "ingress_source_ranges": ingress,
+                "variables": variables(to),
+                "old_address": old_address(spec, from),
+                "ignore_changes": [format!("metadata[{}]", serde_json::Value::from(RESTORED_KEY))],
             });
             ("gcp/main.tf.json", "main.tf.json", extra)
         }
@@ -249,23 +287,82 @@ fn architecture(
     let text = engine.render(template, Syntax::Json, &context)?;
     let mut files = BTreeMap::new();
     files.insert(file.to_owned(), text);
-    let discovered = match &spec.snapshots {
-        Some(_) => Vec::new(),
-        None => vec![Discovered {
-            parameter: "backupRunId",
-            from: "the backup the snapshot-database step takes; restore-database restores it"
-                .into(),
-        }],
-    };
+    files.insert(boot::FILE.to_owned(), script);
     Ok(Artifacts { files, discovered })
 }
 
-/// Escapes every string of the Terraform context except the startup script, which is already
-/// escaped and carries the one intended interpolation.
+/// Deployment Manager has no input variables and cannot read a resource it does not own, so
+/// everything apply would discover must be in the spec, and the moved address (which the new
+/// database must admit) cannot be looked up.
+fn deployment_manager_inputs(spec: &Spec, to: &ToGcp) -> Result<(), RenderFailure> {
+    let refuse = |message: &str| {
+        Err(RenderFailure::Template {
+            name: "gcp/deployment.yaml".into(),
+            message: message.into(),
+        })
+    };
+    if to.database_version.is_none() {
+        return refuse(
+            "Deployment Manager output needs `to.gcp.database_version` (the old Cloud SQL instance's version); or render main.tf.json, the default",
+        );
+    }
+    if to.ingress_cidr.is_none() {
+        return refuse(
+            "Deployment Manager output needs `to.gcp.ingress_cidr` (who may reach ports 80 and 443); or render main.tf.json, the default",
+        );
+    }
+    if spec.steps.move_address {
+        return refuse(
+            "Deployment Manager output cannot authorize the moved address on the new database; render main.tf.json, the default",
+        );
+    }
+    Ok(())
+}
+
+/// Terraform input variables for what the spec leaves to apply.
+fn variables(to: &ToGcp) -> Value {
+    let mut vars = serde_json::Map::new();
+    if to.database_version.is_none() {
+        vars.insert(
+            "database_version".into(),
+            json!({
+                "type": "string",
+                "description": "The old Cloud SQL instance's database version (e.g. POSTGRES_15); a backup restores only into its source's version.",
+            }),
+        );
+    }
+    if to.ingress_cidr.is_none() {
+        vars.insert(
+            "ingress_source_ranges".into(),
+            json!({
+                "type": "list(string)",
+                "description": "Networks allowed to reach ports 80 and 443 (the old server's firewall rules).",
+            }),
+        );
+    }
+    Value::Object(vars)
+}
+
+/// The old server's static address, looked up by name when it moves to the new server: the
+/// new database must then admit it too.
+fn old_address(spec: &Spec, from: &FromGcp) -> Value {
+    match (&from.address, spec.steps.move_address) {
+        (Some(name), true) => json!({ "name": name, "region": from.region }),
+        _ => Value::Null,
+    }
+}
+
+/// Context keys whose values carry intended interpolations (and are escaped where needed
+/// already): the boot script, and the inputs that may be variables.
+const INTERPOLATED: [&str; 3] = ["tf_user_data", "database_version", "ingress_source_ranges"];
+
+/// Escapes every string of the Terraform context except [`INTERPOLATED`] ones.
 fn escape_terraform(value: &mut Value) {
     fn walk(v: &mut Value, key: Option<&str>) {
         match v {
-            Value::String(s) if key != Some("tf_startup_script") => *s = terraform_literal(s),
+            Value::String(s) if !key.is_some_and(|k| INTERPOLATED.contains(&k)) => {
+                *s = terraform_literal(s)
+            }
             Value::Array(items) => items.iter_mut().for_each(|i| walk(i, None)),
             Value::Object(map) => map.iter_mut().for_each(|(k, i)| walk(i, Some(k))),
             _ => {}
@@ -284,10 +381,8 @@ mod tests {
     }
 
     #[test]
-    fn the_startup_script_holds_no_reference_syntax() {
-        assert!(!STARTUP_SCRIPT.contains("$("));
-        assert!(!STARTUP_SCRIPT.contains("${"));
-        assert!(!STARTUP_SCRIPT.contains("%{"));
-        assert_eq!(STARTUP_SCRIPT.matches("@DB_HOST@").count(), 1);
+    fn editions_follow_the_tier() {
+        assert_eq!(sql_edition("db-custom-2-7680"), "ENTERPRISE");
+        assert_eq!(sql_edition("db-perf-optimized-N-4"), "ENTERPRISE_PLUS");
     }
 }

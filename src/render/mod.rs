@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod azure;
+pub mod boot;
 pub mod engine;
 pub mod escape;
 pub mod gcp;
@@ -45,25 +46,33 @@ pub enum RenderFailure {
     #[diagnostic(code(render::io), help("check the path and its permissions"))]
     Io { path: String, message: String },
 
-    #[error("`--format terraform` is for Google Cloud specs; this spec's cloud is {cloud}")]
+    #[error("`--format {format}` is for Google Cloud specs; this spec's cloud is {cloud}")]
     #[diagnostic(
         code(render::format),
-        help(
-            "render {cloud} specs without --format; Terraform output is for Infrastructure Manager"
-        )
+        help("render {cloud} specs without --format (or with --format native)")
     )]
-    TerraformOnlyForGcp { cloud: &'static str },
+    FormatOnlyForGcp {
+        format: &'static str,
+        cloud: &'static str,
+    },
 }
 
 /// What `render` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// Each cloud's own: CloudFormation, ARM, Deployment Manager.
+    /// Each cloud's own: CloudFormation, ARM, Terraform JSON for Infrastructure Manager.
     #[default]
     Native,
-    /// Terraform JSON (`main.tf.json`) for Google Cloud's Infrastructure Manager.
+    /// Terraform JSON (`main.tf.json`) for Google Cloud's Infrastructure Manager (the native
+    /// Google Cloud format, named).
     Terraform,
+    /// A Deployment Manager config (`deployment.yaml`); that service reached end of support on
+    /// 2026-03-31, so render warns.
+    DeploymentManager,
 }
+
+/// What `render` says about `--format deployment-manager`.
+pub const DEPLOYMENT_MANAGER_RETIRED: &str = "Deployment Manager reached end of support on 2026-03-31 and can no longer deploy; deployment.yaml is for review or migration only (main.tf.json, the default, deploys with Infrastructure Manager)";
 
 /// Templates parsed once, ready to render any number of plans.
 pub struct Renderer {
@@ -93,14 +102,18 @@ impl Renderer {
         let mut artifacts = match (spec.cloud, format) {
             (Cloud::Aws, OutputFormat::Native) => aws::render(&self.engine, spec)?,
             (Cloud::Azure, OutputFormat::Native) => azure::render(&self.engine, spec)?,
-            (Cloud::Gcp, OutputFormat::Native) => {
-                gcp::render(&self.engine, spec, gcp::GcpFormat::DeploymentManager)?
-            }
-            (Cloud::Gcp, OutputFormat::Terraform) => {
+            (Cloud::Gcp, OutputFormat::Native | OutputFormat::Terraform) => {
                 gcp::render(&self.engine, spec, gcp::GcpFormat::Terraform)?
             }
-            (other, OutputFormat::Terraform) => {
-                return Err(RenderFailure::TerraformOnlyForGcp {
+            (Cloud::Gcp, OutputFormat::DeploymentManager) => {
+                gcp::render(&self.engine, spec, gcp::GcpFormat::DeploymentManager)?
+            }
+            (other, OutputFormat::Terraform | OutputFormat::DeploymentManager) => {
+                return Err(RenderFailure::FormatOnlyForGcp {
+                    format: match format {
+                        OutputFormat::Terraform => "terraform",
+                        _ => "deployment-manager",
+                    },
                     cloud: other.as_str(),
                 });
             }

@@ -1,5 +1,6 @@
 //! The in-place upgrade script, shared by every cloud's war strategy: stop the `clover`
-//! service, replace `clover.war` after checking its sha256 (keeping the previous one), start.
+//! service, replace `clover.war` after checking its sha256 (keeping the first backup), start
+//! and wait for the health page; `rollback` puts the previous WAR back.
 
 use serde_json::json;
 
@@ -14,6 +15,10 @@ pub const WEBAPPS: &str = "/opt/clover/tomcat/webapps";
 pub const SERVICE: &str = "clover";
 /// The user Tomcat runs as.
 pub const OWNER: &str = "clover";
+/// CloverDX's health page, on the HTTPS port the marketplace images serve (self-signed).
+pub const HEALTH_URL: &str = "https://127.0.0.1/clover/accessibilityTest.jsp";
+/// How long `start` waits for the health page to answer.
+pub const START_TIMEOUT_SECS: u32 = 900;
 
 pub fn script(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
     let context = json!({
@@ -23,6 +28,8 @@ pub fn script(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
         "webapps": WEBAPPS,
         "service": SERVICE,
         "owner": OWNER,
+        "health_url": HEALTH_URL,
+        "start_timeout_seconds": START_TIMEOUT_SECS,
     });
     engine.render("war/upgrade.sh", Syntax::Shell, &context)
 }

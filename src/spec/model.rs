@@ -240,10 +240,15 @@ pub struct ToAws {
     pub security_group_ids: Option<Vec<SecurityGroupId>>,
     /// RDS DB instance class of the restored system database, e.g. `db.m6g.large`.
     pub db_instance_class: DbInstanceClass,
-    /// Network allowed to reach a created security group on ports 22, 80 and 443; the VPC's
-    /// own CIDR block when absent. Not used with `security_group_ids`.
+    /// Network allowed to reach a created security group on ports 22, 80 and 443; when absent,
+    /// `apply` copies the network the old server's security groups admit on 443. Not used with
+    /// `security_group_ids`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_cidr: Option<Ipv4Cidr>,
+    /// Whether the restored system database is Multi-AZ; when absent, `apply` takes the old
+    /// DB instance's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_az: Option<bool>,
     /// Tags applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
@@ -268,6 +273,10 @@ pub struct ToAzure {
     pub ssh_public_key: SecretRef,
     /// SKU of the restored PostgreSQL flexible server, e.g. `Standard_D2ds_v5`.
     pub postgres_sku: PostgresSku,
+    /// Network allowed to reach the new VM on ports 80 and 443; when absent, `apply` copies
+    /// the source the old VM's network security group admits on 443.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_cidr: Option<Ipv4Cidr>,
     /// Tags applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
@@ -301,10 +310,16 @@ pub struct ToGcp {
     pub subnetwork: GcpSubnetwork,
     /// Cloud SQL tier of the new system database, e.g. `db-custom-2-7680`.
     pub sql_tier: SqlTier,
-    /// PostgreSQL version of the new Cloud SQL instance; a backup restores only into the same
-    /// major version as its source. `POSTGRES_15` (CloverDX's system database) when absent.
+    /// PostgreSQL version of the new Cloud SQL instance; a backup restores only into an
+    /// instance of its source's version. When absent, `main.tf.json` takes it as the input
+    /// variable `database_version`, which `apply` reads from the old instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_version: Option<SqlDatabaseVersion>,
+    /// Network allowed to reach the new VM on ports 80 and 443; when absent, `main.tf.json`
+    /// takes it as the input variable `ingress_source_ranges`, which `apply` copies from the
+    /// old instance's firewall rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_cidr: Option<Ipv4Cidr>,
     /// Labels applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

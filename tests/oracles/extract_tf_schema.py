@@ -1,5 +1,5 @@
 """Extracts the argument names of the Google provider's Terraform resources that cloverlift
-renders, from the generated code of the @cdktf/provider-google npm package (which is generated
+renders (and of the data sources it reads), from the generated code of the @cdktf/provider-google npm package (which is generated
 from the provider's own `terraform providers schema -json`). The result is checked in as
 tests/oracles/google-provider-schema.json; the Terraform oracle (gcp_check.py) reads it, since
 the provider plugin itself cannot be downloaded here.
@@ -17,6 +17,9 @@ RESOURCES = {
     "google_compute_firewall": "compute-firewall",
     "google_compute_instance": "compute-instance",
     "google_sql_database_instance": "sql-database-instance",
+}
+DATA_SOURCES = {
+    "google_compute_address": "data-google-compute-address",
 }
 ENTRY = re.compile(r"^\s+([a-z0-9_]+): (.+?),?$")
 CONVERTER = re.compile(r"\b([a-zA-Z0-9]+ToTerraform)\b")
@@ -63,6 +66,7 @@ def main(package_dir):
         "source": f"{meta['name']} {meta['version']}",
         "provider": meta.get("cdktf", {}).get("provider", {}),
         "resources": {r: schema(package_dir, m) for r, m in sorted(RESOURCES.items())},
+        "data_sources": {d: schema(package_dir, m) for d, m in sorted(DATA_SOURCES.items())},
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")

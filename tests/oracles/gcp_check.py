@@ -108,11 +108,23 @@ def check_arguments(value, allowed, path, problems):
                 check_arguments(item, allowed[key], f"{path}.{key}", problems)
 
 
+def check_lifecycle(lifecycle, allowed, path, problems):
+    """The lifecycle meta-argument: known keys, and ignore_changes naming real arguments
+    (a map key in index notation, `metadata["key"]`, names its map)."""
+    for key in lifecycle:
+        if key not in {"create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"}:
+            problems.append(f"{path}.{key}: unknown lifecycle argument")
+    for ref in lifecycle.get("ignore_changes", []):
+        m = re.fullmatch(r'([a-z0-9_]+)(?:\["[^"\\]+"\])?', ref)
+        if ref != "all" and (m is None or m.group(1) not in allowed):
+            problems.append(f"{path}.ignore_changes: {ref!r} names no argument")
+
+
 def check_terraform(path):
     problems = []
     doc = json.loads(path.read_text())
     for key in doc:
-        if key not in {"//", "terraform", "provider", "resource", "output", "variable", "locals"}:
+        if key not in {"//", "terraform", "provider", "resource", "data", "output", "variable", "locals"}:
             problems.append(f"{path.name}: unexpected top-level key {key!r}")
     if "backend" in doc.get("terraform", {}):
         problems.append(f"{path.name}: Infrastructure Manager forbids backend blocks")
@@ -124,8 +136,20 @@ def check_terraform(path):
             continue
         for name, body in instances.items():
             declared.add(f"{rtype}.{name}")
+            body = dict(body)
+            lifecycle = body.pop("lifecycle", None)
+            if lifecycle is not None:
+                check_lifecycle(lifecycle, allowed, f"{path.name}: {rtype}.{name}.lifecycle", problems)
             check_arguments(body, allowed, f"{path.name}: {rtype}.{name}", problems)
-    for ref in re.findall(r"(?<!\$)\$\{([a-z0-9_]+\.[a-z0-9_]+)\.", path.read_text()):
+    for dtype, instances in doc.get("data", {}).items():
+        allowed = TF_SCHEMA.get("data_sources", {}).get(dtype)
+        if allowed is None:
+            problems.append(f"{path.name}: no schema for data source {dtype}")
+            continue
+        for name, body in instances.items():
+            declared.add(f"data.{dtype}.{name}")
+            check_arguments(body, allowed, f"{path.name}: data.{dtype}.{name}", problems)
+    for ref in re.findall(r"(?<!\$)\$\{((?:data\.)?[a-z0-9_]+\.[a-z0-9_]+)\.", path.read_text()):
         if ref not in declared:
             problems.append(f"{path.name}: ${{{ref}.…}} names no resource")
     for name, output in doc.get("output", {}).items():

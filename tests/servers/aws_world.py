@@ -27,19 +27,29 @@ def seed(endpoint):
     subnet_b = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.2.0/24", AvailabilityZone="eu-west-1b")["Subnet"]["SubnetId"]
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.create_key_pair(KeyName="ops")
+    # The offering's groups: the server admits 22/80/443 from the office network; the system
+    # database admits the server's group on 5432.
+    server_sg = ec2.create_security_group(GroupName="clover-server", Description="CloverDX server", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=server_sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}
+        for port in (22, 80, 443)])
+    db_sg = ec2.create_security_group(GroupName="clover-db", Description="CloverDX system database", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=db_sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": server_sg}]}])
     instance = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="m6i.xlarge",
-                                 SubnetId=subnet, KeyName="ops")["Instances"][0]["InstanceId"]
+                                 SubnetId=subnet, KeyName="ops", SecurityGroupIds=[server_sg])["Instances"][0]["InstanceId"]
     volume = ec2.create_volume(AvailabilityZone="eu-west-1a", Size=128, VolumeType="gp3")["VolumeId"]
     ec2.attach_volume(VolumeId=volume, InstanceId=instance, Device="/dev/sdf")
     rds.create_db_subnet_group(DBSubnetGroupName="clover-db-subnets", DBSubnetGroupDescription="clover",
                                SubnetIds=[subnet, subnet_b])
     rds.create_db_instance(DBInstanceIdentifier="clover-prod-db", DBInstanceClass="db.m5.large",
                            Engine="postgres", MasterUsername="clover", MasterUserPassword="not-a-secret-1",
-                           AllocatedStorage=100, DBSubnetGroupName="clover-db-subnets")
+                           AllocatedStorage=100, DBSubnetGroupName="clover-db-subnets",
+                           VpcSecurityGroupIds=[db_sg], MultiAZ=False)
     allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.associate_address(AllocationId=allocation, InstanceId=instance)
     print(json.dumps({"vpc": vpc, "subnet": subnet, "ami": ami, "instance": instance,
-                      "volume": volume, "allocation": allocation}))
+                      "volume": volume, "allocation": allocation, "server_sg": server_sg, "db_sg": db_sg}))
 
 
 def tolerant(call, default):
@@ -65,6 +75,7 @@ def inspect(endpoint):
         "db_instances": rds.describe_db_instances()["DBInstances"],
         "db_snapshots": rds.describe_db_snapshots()["DBSnapshots"],
         "addresses": ec2.describe_addresses()["Addresses"],
+        "security_groups": ec2.describe_security_groups()["SecurityGroups"],
         "stacks": [{"StackName": s["StackName"], "StackStatus": s["StackStatus"],
                     "Outputs": {o["OutputKey"]: o.get("OutputValue") for o in s.get("Outputs", [])},
                     "Parameters": {p["ParameterKey"]: p.get("ParameterValue") for p in s.get("Parameters", [])}}

@@ -64,7 +64,7 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
                 "stop the clover service",
                 "restore the system database from the database snapshot taken by snapshot-database",
                 "replace the data disk with a volume created from the snapshot taken by snapshot-data",
-                "put the previous clover.war back (it is kept as clover.war.previous) and start the clover service",
+                "put the previous clover.war back (war-upgrade.sh rollback; the first backup is kept as clover.war.previous) and start the clover service",
                 "re-enable the schedules and listeners recorded by pause",
             ],
         }),
@@ -89,6 +89,7 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
         "critical_path_typical_seconds": plan.schedule.critical_seconds,
         "downtime": downtime,
         "rollback": rollback,
+        "prerequisites": super::super::prerequisites::of(spec),
     })
 }
 
@@ -119,7 +120,7 @@ fn restore_operation(spec: &Spec) -> Option<Value> {
             }
         },
         "then": format!(
-            "wait for the operation, then set metadata {}=true on instance {} (zone {}); its startup script then starts clover",
+            "wait for the operation, then set metadata {}=true on instance {} (zone {}); its boot guard then starts clover",
             crate::render::gcp::RESTORED_KEY,
             names.instance,
             from.zone

@@ -135,8 +135,8 @@ pub fn render(plan: &Plan, spec: &Spec) -> String {
             let _ = writeln!(
                 out,
                 "rollback: stop clover, restore the database and data disk from the snapshots \
-                 taken by snapshot-database and snapshot-data, put clover.war.previous back, \
-                 start clover, resume"
+                 taken by snapshot-database and snapshot-data, put clover.war.previous back \
+                 (war-upgrade.sh rollback), start clover, resume"
             );
         }
         Strategy::Architecture => {
@@ -151,6 +151,9 @@ pub fn render(plan: &Plan, spec: &Spec) -> String {
                 }
             );
         }
+    }
+    for p in super::super::prerequisites::of(spec) {
+        let _ = writeln!(out, "before apply: {p}");
     }
     out
 }

@@ -4,43 +4,99 @@
 #   war-upgrade.sh stop
 #   war-upgrade.sh replace WAR_URL SHA256
 #   war-upgrade.sh start
-# Rollback: stop, restore the system database and the data disk from the snapshots taken before
-# `stop`, move clover.war.previous back to clover.war, start.
+# and, to go back: war-upgrade.sh stop; war-upgrade.sh rollback; war-upgrade.sh start (after
+# restoring the system database and the data disk from the snapshots taken before `stop`).
+# The arguments may instead come as the environment variables CLOVERLIFT_ACTION,
+# CLOVERLIFT_WAR_URL and CLOVERLIFT_WAR_SHA256 (Azure run commands pass named parameters so,
+# and a signed URL never appears on a command line).
 set -euo pipefail
 
 readonly webapps='/opt/clover/tomcat/webapps'
 readonly service='clover'
 readonly owner='clover'
+readonly health_url='https://127.0.0.1/clover/accessibilityTest.jsp'
+readonly start_timeout_seconds='900'
 
-action="${1:?usage: war-upgrade.sh stop|replace|start [WAR_URL SHA256]}"
+action="${1:-${CLOVERLIFT_ACTION:-}}"
+war_url="${2:-${CLOVERLIFT_WAR_URL:-}}"
+war_sha256="${3:-${CLOVERLIFT_WAR_SHA256:-}}"
 
-case "$action" in
-  stop)
-    systemctl stop "$service"
-    ;;
-  replace)
-    url="${2:?replace needs the WAR URL}"
-    sha256="${3:?replace needs the sha256 of the WAR}"
-    staging="$(mktemp -d /var/tmp/cloverlift-war.XXXXXX)"
-    trap 'rm -rf "$staging"' EXIT
-    curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
-      --output "$staging/clover.war" "$url"
-    if ! echo "$sha256  $staging/clover.war" | sha256sum --check --status; then
-      echo "clover.war from $url does not match sha256 $sha256; nothing was replaced" >&2
+log() {
+  printf 'war-upgrade: %s\n' "$*" >&2
+}
+
+sha256_of() {
+  sha256sum "$1" | cut -d' ' -f1
+}
+
+replace() {
+  [ -n "$war_url" ] || { log "replace needs the WAR URL"; exit 2; }
+  case "$war_sha256" in
+    *[!0-9a-f]* | '') log "replace needs the sha256 of the WAR (64 lowercase hex digits)"; exit 2 ;;
+  esac
+  [ "${#war_sha256}" -eq 64 ] || { log "the sha256 must have 64 hex digits"; exit 2; }
+  if [ -f "$webapps/clover.war" ] && [ "$(sha256_of "$webapps/clover.war")" = "$war_sha256" ]; then
+    log "clover.war already is the new WAR ($war_sha256); nothing to replace"
+    return 0
+  fi
+  local staging
+  staging="$(mktemp -d /var/tmp/cloverlift-war.XXXXXX)"
+  # shellcheck disable=SC2064 # expand now: $staging is local to this function
+  trap "rm -rf '$staging'" EXIT
+  curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 \
+    --output "$staging/clover.war" "$war_url"
+  if [ "$(sha256_of "$staging/clover.war")" != "$war_sha256" ]; then
+    log "the downloaded WAR does not match sha256 $war_sha256; nothing was replaced"
+    exit 1
+  fi
+  # Keep the first backup: a second replace must not overwrite the WAR to roll back to.
+  if [ -f "$webapps/clover.war" ] && [ ! -f "$webapps/clover.war.previous" ]; then
+    cp -p "$webapps/clover.war" "$webapps/clover.war.previous"
+  fi
+  # Tomcat unpacks the WAR into webapps/clover; remove it so the new version is unpacked.
+  rm -rf "$webapps/clover"
+  install -m 0644 -o "$owner" -g "$owner" "$staging/clover.war" "$webapps/clover.war"
+  log "clover.war replaced by $war_sha256"
+}
+
+rollback() {
+  if [ ! -f "$webapps/clover.war.previous" ]; then
+    log "no clover.war.previous to roll back to"
+    exit 1
+  fi
+  rm -rf "$webapps/clover"
+  install -m 0644 -o "$owner" -g "$owner" "$webapps/clover.war.previous" "$webapps/clover.war"
+  rm -f "$webapps/clover.war.previous"
+  log "clover.war restored from clover.war.previous"
+}
+
+# The server answers once accessibilityTest.jsp does: 200, or 503 while it waits for the
+# confirmation of system database patches.
+start() {
+  systemctl start "$service"
+  local waited=0 status
+  while :; do
+    status="$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' "$health_url" || true)"
+    case "$status" in
+      200) log "the server answers at $health_url"; return 0 ;;
+      503) log "the server answers at $health_url but is suspended (503): confirm the system database patches"; return 0 ;;
+    esac
+    if [ "$waited" -ge "$start_timeout_seconds" ]; then
+      log "the server did not answer at $health_url within $start_timeout_seconds s (last status $status)"
       exit 1
     fi
-    if [ -f "$webapps/clover.war" ]; then
-      cp -p "$webapps/clover.war" "$webapps/clover.war.previous"
-    fi
-    # Tomcat unpacks the WAR into webapps/clover; remove it so the new version is unpacked.
-    rm -rf "$webapps/clover"
-    install -m 0644 -o "$owner" -g "$owner" "$staging/clover.war" "$webapps/clover.war"
-    ;;
-  start)
-    systemctl start "$service"
-    ;;
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
+case "$action" in
+  stop) systemctl stop "$service" ;;
+  replace) replace ;;
+  start) start ;;
+  rollback) rollback ;;
   *)
-    echo "unknown action: $action (expected stop, replace or start)" >&2
+    log "unknown action '$action' (expected stop, replace, start or rollback)"
     exit 2
     ;;
 esac

@@ -1,0 +1,27 @@
+//! What must hold outside cloverlift before a plan can run, said in `plan` output so nobody
+//! finds out halfway through an apply.
+
+use crate::spec::model::{Spec, Strategy};
+
+/// One line per prerequisite, in a stable order.
+pub fn of(spec: &Spec) -> Vec<String> {
+    let mut out = Vec::new();
+    if spec.strategy == Strategy::Architecture
+        && let (Some(from), Some(to)) = (&spec.from.azure, &spec.to.azure)
+    {
+        // A VM with a marketplace `plan` fails to deploy until its terms are accepted, once
+        // per subscription; accepting is a legal act, so it is never done silently.
+        out.push(format!(
+            "accept the marketplace terms of {}/{}/{} once in subscription {}: az vm image terms accept --publisher {} --offer {} --plan {} --subscription {}",
+            to.image.publisher,
+            to.image.offer,
+            to.image.sku,
+            from.subscription,
+            to.image.publisher,
+            to.image.offer,
+            to.image.sku,
+            from.subscription
+        ));
+    }
+    out
+}

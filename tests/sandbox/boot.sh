@@ -1,0 +1,58 @@
+#!/bin/bash
+# Boots a rendered boot guard the way a cloud VM does, in a private mount namespace where
+# /var is a fresh tmpfs: the cloud-init init stage runs the boothook part (its first line
+# stripped, executed as a file, as cloud-init's boothook handler does), then systemd starts the
+# enabled `clover` unit, then the final stage runs the per-boot scripts in name order. Every
+# `systemctl` call is recorded by the shim with the hosts the datasource named at that moment.
+#
+# Usage (as root, or in a user namespace that maps root):
+#   unshare -m boot.sh USER_DATA WORK SCENARIO_BOOTS
+# WORK holds disk/ (the data disk's tree) and state/; SANDBOX_* variables steer the shims.
+# One line per phase goes to WORK/state/phases: "<boot> <phase> exit=<status>".
+set -euo pipefail
+user_data="$1"
+work="$2"
+boots="${3:-1}"
+here="$(cd "$(dirname "$0")" && pwd)"
+# WORK may itself be under /var (a target dir in /var/tmp): move it out of the way first.
+/usr/bin/mount --bind "$work" /mnt
+work=/mnt
+export SANDBOX_STATE="$work/state" SANDBOX_DISK="$work/disk"
+mkdir -p "$SANDBOX_STATE"
+
+/usr/bin/mount -t tmpfs sandbox-var /var
+mkdir -p /var/clover /var/lib/cloud/scripts/per-boot /var/lib/cloud/instances/i-sandbox/boothooks /var/tmp
+
+run_boot() {
+  local boot="$1" part=/var/lib/cloud/instances/i-sandbox/boothooks/part-001 status script
+  # A reboot forgets runtime masks and running services, and unmounts the data disk.
+  rm -f "$SANDBOX_STATE/masked" "$SANDBOX_STATE/active" "$SANDBOX_STATE/mount-attempts"
+  if /usr/bin/mountpoint -q /var/clover; then /usr/bin/umount /var/clover; fi
+  # fstab: the data disk is mounted before cloud-init when it is there early.
+  if [ "${SANDBOX_FSTAB_MOUNTS:-no}" = yes ]; then /usr/bin/mount --bind "$SANDBOX_DISK" /var/clover; fi
+  if [ "${SANDBOX_ACTIVE_BEFORE_GUARD:-no}" = yes ]; then
+    SANDBOX_CALLER=systemd PATH="$here/shims/boot:$here/shims/common:$PATH" systemctl start clover || true
+  fi
+  # cloud-init init stage: the boothook part, header stripped, executed as a file.
+  tail -n +2 "$user_data" >"$part"
+  chmod 0700 "$part"
+  status=0
+  (cd / && INSTANCE_ID=i-sandbox PATH="$here/shims/boot:$here/shims/common:$PATH" "$part") 2>>"$SANDBOX_STATE/console" || status=$?
+  echo "$boot boothook exit=$status" >>"$SANDBOX_STATE/phases"
+  # systemd: multi-user.target pulls in the enabled clover.service.
+  status=0
+  SANDBOX_CALLER=systemd PATH="$here/shims/boot:$here/shims/common:$PATH" systemctl start clover 2>/dev/null || status=$?
+  echo "$boot systemd-start exit=$status" >>"$SANDBOX_STATE/phases"
+  # cloud-init final stage: scripts_per_boot runs every executable, sorted by name.
+  for script in $(find /var/lib/cloud/scripts/per-boot -maxdepth 1 -type f -perm -u+x | sort); do
+    status=0
+    (cd / && PATH="$here/shims/boot:$here/shims/common:$PATH" "$script") 2>>"$SANDBOX_STATE/console" || status=$?
+    echo "$boot per-boot:$(basename "$script") exit=$status" >>"$SANDBOX_STATE/phases"
+  done
+  echo "$boot end" >>"$SANDBOX_STATE/calls"
+}
+
+for boot in $(seq 1 "$boots"); do
+  echo "$boot boot" >>"$SANDBOX_STATE/calls"
+  run_boot "$boot"
+done

@@ -1,0 +1,982 @@
+//! Every shell script cloverlift renders, run the way the machine runs it.
+//!
+//! The scripts are extracted from the rendered deployment files (CloudFormation user data,
+//! ARM custom data and run commands, Terraform and Deployment Manager metadata, the SSM
+//! document's command lines), never from the templates, and each must equal the reviewable
+//! copy render writes beside them. Then:
+//! - ShellCheck reports nothing on any of them, and the shell that really runs each one
+//!   parses it (dash for the SSM body, which the agent runs with `sh`; bash elsewhere);
+//! - the boot guard boots in a sandbox (tests/sandbox/boot.sh) in cloud-init's order, through
+//!   the happy path and every failure path, and `clover` is never started while the
+//!   datasource names the old database;
+//! - the war script replaces, keeps, rejects and rolls back WARs on a sandboxed server with
+//!   a local HTTPS server, invoked as the SSM agent, the Azure run-command handler and a
+//!   person would invoke it.
+//!
+//! The sandboxes need root (or user namespaces) for `unshare`; CI runs as root.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cloverlift::render::OutputFormat;
+use common::root;
+use sha2::{Digest, Sha256};
+
+/// The new database's address, put in where each deployment puts its own.
+const NEW_HOST: &str = "new-db.example.internal";
+const OLD_HOST: &str = "clover-prod-db.abc123.eu-west-1.rds.amazonaws.com";
+
+fn render(plan: &str, format: OutputFormat) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root().join(format!("plans/{plan}.yaml"))).expect("plan");
+    let file = cloverlift::source::SourceFile::new(format!("{plan}.yaml"), text);
+    let (valid, compiled) = cloverlift::check(&file).expect("valid example");
+    let renderer = cloverlift::render::Renderer::new(&Default::default()).expect("templates");
+    renderer
+        .render_as(&valid, &compiled, format)
+        .expect("renders")
+        .files
+}
+
+fn yaml(name: &str, text: &str) -> cloverlift::spec::node::Node {
+    let file = cloverlift::source::SourceFile::new(name, text.to_owned());
+    let (tree, errors) = cloverlift::spec::yaml::parse(&file);
+    assert!(errors.is_empty(), "{name} parses: {errors:?}");
+    tree.expect("a document")
+}
+
+fn scalar(tree: &cloverlift::spec::node::Node, path: &[&str]) -> String {
+    tree.lookup(path)
+        .and_then(|n| n.as_scalar())
+        .map(|s| s.text.clone())
+        .unwrap_or_else(|| panic!("no scalar at {path:?}"))
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
+        out.extend(n.to_be_bytes()[1..chunk.len()].iter());
+    }
+    out
+}
+
+/// The reviewable copy with the address filled in: what every deployment must boot.
+fn expected_guard(files: &BTreeMap<String, String>) -> String {
+    files["boot-guard.sh"].replace(cloverlift::render::boot::DB_HOST_MARKER, NEW_HOST)
+}
+
+/// AWS: `UserData: Fn::Base64: Fn::Join ["", [before, GetAtt Database.Endpoint.Address, after]]`.
+fn aws_user_data(files: &BTreeMap<String, String>) -> String {
+    let t = yaml("cloudformation.yaml", &files["cloudformation.yaml"]);
+    fn at<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+        let join = [
+            "Resources",
+            "Instance",
+            "Properties",
+            "UserData",
+            "Fn::Base64",
+            "Fn::Join",
+        ];
+        [&join[..], rest].concat()
+    }
+    assert_eq!(scalar(&t, &at(&["0"])), "");
+    assert_eq!(
+        scalar(&t, &at(&["1", "1", "Fn::GetAtt", "0"])),
+        "Database",
+        "the address is the new database's"
+    );
+    assert_eq!(
+        scalar(&t, &at(&["1", "1", "Fn::GetAtt", "1"])),
+        "Endpoint.Address"
+    );
+    format!(
+        "{}{NEW_HOST}{}",
+        scalar(&t, &at(&["1", "0"])),
+        scalar(&t, &at(&["1", "2"]))
+    )
+}
+
+/// Azure: `[base64(replace(base64ToString('…'), '@…@', reference(<new server>).fullyQualifiedDomainName))]`.
+fn azure_custom_data(files: &BTreeMap<String, String>) -> String {
+    let doc: serde_json::Value = serde_json::from_str(&files["azuredeploy.json"]).expect("JSON");
+    let vm = doc["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["type"] == "Microsoft.Compute/virtualMachines")
+        .expect("a VM");
+    let expr = vm["properties"]["osProfile"]["customData"]
+        .as_str()
+        .expect("customData");
+    let rest = expr
+        .strip_prefix("[base64(replace(base64ToString('")
+        .expect("customData decodes the script");
+    let (encoded, rest) = rest.split_once("')").expect("base64 literal");
+    assert!(
+        rest.starts_with(", '@CLOVERLIFT_DB_HOST@', reference(resourceId('Microsoft.DBforPostgreSQL/flexibleServers', variables('postgresName'))"),
+        "the address is the new flexible server's: {rest}"
+    );
+    assert!(rest.ends_with(".fullyQualifiedDomainName))]"), "{rest}");
+    String::from_utf8(decode_base64(encoded))
+        .expect("UTF-8")
+        .replace(cloverlift::render::boot::DB_HOST_MARKER, NEW_HOST)
+}
+
+/// Google Cloud, Terraform: `metadata["user-data"]`, with `$${`/`%%{` read back as Terraform
+/// reads them and the one interpolation naming the new Cloud SQL instance.
+fn gcp_terraform_user_data(files: &BTreeMap<String, String>) -> String {
+    let doc: serde_json::Value = serde_json::from_str(&files["main.tf.json"]).expect("JSON");
+    let vm = &doc["resource"]["google_compute_instance"]["server"];
+    let text = vm["metadata"]["user-data"].as_str().expect("user-data");
+    let interpolation = "${google_sql_database_instance.database.public_ip_address}";
+    assert_eq!(text.matches("${").count(), text.matches("$${").count() + 1);
+    text.replace(interpolation, NEW_HOST)
+        .replace("$${", "${")
+        .replace("%%{", "%{")
+}
+
+/// Google Cloud, Deployment Manager: the `user-data` metadata item with its `$(ref.…)`.
+fn gcp_dm_user_data(files: &BTreeMap<String, String>, name: &str) -> String {
+    let t = yaml("deployment.yaml", &files["deployment.yaml"]);
+    let items = ["resources", "5", "properties", "metadata", "items", "0"];
+    assert_eq!(scalar(&t, &[&items[..], &["key"]].concat()), "user-data");
+    scalar(&t, &[&items[..], &["value"]].concat()).replace(
+        &format!("$(ref.{name}-db.ipAddresses[0].ipAddress)"),
+        NEW_HOST,
+    )
+}
+
+/// Every boot guard render emits, with where it came from.
+fn boot_guards() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for plan in ["aws-prod", "aws-existing-snapshots", "aws-hooks"] {
+        let files = render(plan, OutputFormat::Native);
+        let script = aws_user_data(&files);
+        assert_eq!(
+            script,
+            expected_guard(&files),
+            "{plan}: user data is boot-guard.sh"
+        );
+        out.push((format!("{plan} UserData"), script));
+    }
+    for plan in ["azure-prod", "azure-existing-snapshots"] {
+        let files = render(plan, OutputFormat::Native);
+        let script = azure_custom_data(&files);
+        assert_eq!(
+            script,
+            expected_guard(&files),
+            "{plan}: custom data is boot-guard.sh"
+        );
+        out.push((format!("{plan} customData"), script));
+    }
+    for plan in ["gcp-prod", "gcp-existing-snapshots"] {
+        let files = render(plan, OutputFormat::Native);
+        let script = gcp_terraform_user_data(&files);
+        assert_eq!(
+            script,
+            expected_guard(&files),
+            "{plan}: user-data is boot-guard.sh"
+        );
+        out.push((format!("{plan} main.tf.json user-data"), script));
+    }
+    let files = render("gcp-existing-snapshots", OutputFormat::DeploymentManager);
+    let script = gcp_dm_user_data(&files, "qa-europe-west1");
+    assert_eq!(script, expected_guard(&files), "deployment.yaml user-data");
+    out.push((
+        "gcp-existing-snapshots deployment.yaml user-data".into(),
+        script,
+    ));
+    out
+}
+
+/// The SSM document's command lines, as the agent writes them to `_script.sh` (joined by
+/// newlines, no `#!` line), with the document parameters substituted as SSM does: as text.
+fn ssm_body(files: &BTreeMap<String, String>, params: &[(&str, &str)]) -> String {
+    let t = yaml("cloudformation.yaml", &files["cloudformation.yaml"]);
+    let path = [
+        "Resources",
+        "UpgradeDocument",
+        "Properties",
+        "Content",
+        "mainSteps",
+        "0",
+        "inputs",
+        "runCommand",
+    ];
+    let Some(cloverlift::spec::node::Node {
+        kind: cloverlift::spec::node::Kind::Seq(lines),
+        ..
+    }) = t.lookup(&path)
+    else {
+        panic!("runCommand is a list")
+    };
+    let mut body: String = lines
+        .iter()
+        .map(|l| format!("{}\n", l.as_scalar().expect("a line").text))
+        .collect();
+    for (name, value) in params {
+        body = body.replace(&format!("{{{{ {name} }}}}"), value);
+    }
+    body
+}
+
+/// The Azure run command: its script, and its named and protected parameters.
+fn azure_run_command(files: &BTreeMap<String, String>) -> (String, Vec<(String, String)>) {
+    let doc: serde_json::Value = serde_json::from_str(&files["azuredeploy.json"]).expect("JSON");
+    let rc = &doc["resources"][0]["properties"];
+    let script = rc["source"]["script"].as_str().expect("script").to_owned();
+    let mut params = Vec::new();
+    for list in ["parameters", "protectedParameters"] {
+        for p in rc[list].as_array().expect("parameter list") {
+            params.push((
+                p["name"].as_str().expect("name").to_owned(),
+                p["value"].as_str().expect("value").to_owned(),
+            ));
+        }
+    }
+    (script, params)
+}
+
+fn shellcheck(label: &str, script: &str, shell: &str) {
+    let Some(tool) = common::oracle("SHELLCHECK", "shellcheck") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("script");
+    std::fs::write(&path, script).expect("write");
+    let out = Command::new(tool)
+        .args([
+            "--shell",
+            shell,
+            "--severity",
+            "style",
+            "--external-sources",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run shellcheck");
+    assert!(
+        out.status.success(),
+        "{label}: ShellCheck findings:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn parses_with(label: &str, script: &str, shell: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("script");
+    std::fs::write(&path, script).expect("write");
+    let out = Command::new(shell)
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{shell}: {e}"));
+    assert!(
+        out.status.success(),
+        "{label}: {shell} -n: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// cloud-init writes a boothook part without its `#cloud-boothook` line.
+fn boothook_body(script: &str) -> &str {
+    script
+        .strip_prefix("#cloud-boothook\n")
+        .expect("a boothook part")
+}
+
+#[test]
+fn every_rendered_script_is_shellcheck_clean_and_parses_in_its_shell() {
+    for (label, script) in boot_guards() {
+        // EC2 takes at most 16 KiB of user data, before its base64 encoding.
+        assert!(script.len() < 16 * 1024, "{label}: {} bytes", script.len());
+        let body = boothook_body(&script);
+        assert!(body.starts_with("#!/bin/bash\n"), "{label}");
+        shellcheck(&label, body, "bash");
+        parses_with(&label, body, "bash");
+    }
+    for plan in ["aws-war", "azure-war"] {
+        let files = render(plan, OutputFormat::Native);
+        shellcheck(
+            &format!("{plan} war-upgrade.sh"),
+            &files["war-upgrade.sh"],
+            "bash",
+        );
+        parses_with(
+            &format!("{plan} war-upgrade.sh"),
+            &files["war-upgrade.sh"],
+            "bash",
+        );
+    }
+    let aws = render("aws-war", OutputFormat::Native);
+    let body = ssm_body(
+        &aws,
+        &[("action", "stop"), ("warUrl", ""), ("warSha256", "0")],
+    );
+    assert!(
+        !body.starts_with("#!"),
+        "the agent adds no #! line; the body is plain sh"
+    );
+    shellcheck("SSM runCommand", &body, "sh");
+    parses_with("SSM runCommand", &body, "dash");
+    let embedded: String = body
+        .split_once("<<'CLOVERLIFT_WAR_UPGRADE_SCRIPT'\n")
+        .and_then(|(_, rest)| rest.split_once("CLOVERLIFT_WAR_UPGRADE_SCRIPT\n"))
+        .map(|(script, _)| script.to_owned())
+        .expect("the here-document");
+    assert_eq!(
+        embedded, aws["war-upgrade.sh"],
+        "the SSM body carries war-upgrade.sh"
+    );
+    let azure = render("azure-war", OutputFormat::Native);
+    let (script, _) = azure_run_command(&azure);
+    assert_eq!(
+        script, azure["war-upgrade.sh"],
+        "the run command is war-upgrade.sh"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boot sandbox
+
+fn sandbox_available() -> bool {
+    let ok = Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must run the sandbox tests: `unshare -m` needs root"
+    );
+    if !ok {
+        eprintln!("unshare -m is not permitted here; skipping the sandbox");
+    }
+    ok
+}
+
+fn fragment(host: &str) -> String {
+    format!(
+        "<?xml version='1.0' encoding='utf-8'?>\n<Context>\n  <Resource name=\"jdbc/clover_server\" auth=\"Container\" type=\"javax.sql.DataSource\"\n    driverClassName=\"org.postgresql.Driver\"\n    url=\"jdbc:postgresql://{host}:5432/clover?ssl=true&amp;sslmode=require\"\n    username=\"clover\" password=\"enc:Zm9vYmFy\"/>\n</Context>\n"
+    )
+}
+
+struct Boot {
+    calls: Vec<String>,
+    phases: Vec<String>,
+    console: String,
+    fragment: Option<String>,
+    work: tempfile::TempDir,
+}
+
+impl Boot {
+    /// Every start that took effect, with the hosts the datasource named at that moment.
+    fn starts(&self) -> Vec<&str> {
+        self.calls
+            .iter()
+            .filter_map(|c| c.split_once(" start hosts=").map(|(_, h)| h))
+            .collect()
+    }
+
+    fn phase(&self, boot: u32, name: &str) -> &str {
+        let prefix = format!("{boot} {name} exit=");
+        self.phases
+            .iter()
+            .find_map(|p| p.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no phase {boot} {name} in {:?}", self.phases))
+    }
+
+    /// The calls of one boot.
+    fn calls_of(&self, boot: u32) -> Vec<&str> {
+        let start = format!("{boot} boot");
+        let end = format!("{boot} end");
+        self.calls
+            .iter()
+            .skip_while(|c| **c != start)
+            .skip(1)
+            .take_while(|c| **c != end)
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn never_started_against_the_old_database(&self) {
+        for hosts in self.starts() {
+            assert_eq!(
+                hosts, NEW_HOST,
+                "clover started while the datasource named {hosts}\n{}",
+                self.console
+            );
+        }
+    }
+}
+
+/// Boots `user_data` `boots` times with the data disk's fragment `fragment` (none: missing)
+/// and the shims steered by `env`.
+fn boot(user_data: &str, fragment: Option<&str>, env: &[(&str, &str)], boots: u32) -> Boot {
+    let work = tempfile::tempdir().expect("tempdir");
+    let conf = work.path().join("disk/conf");
+    std::fs::create_dir_all(&conf).expect("disk");
+    if let Some(text) = fragment {
+        std::fs::write(conf.join("server_fragment.xml"), text).expect("fragment");
+    }
+    std::fs::write(work.path().join("user-data"), user_data).expect("user data");
+    let out = Command::new("unshare")
+        .args(["-m", "bash"])
+        .arg(root().join("tests/sandbox/boot.sh"))
+        .arg("/mnt/user-data")
+        .arg(work.path())
+        .arg(boots.to_string())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the boot sandbox");
+    assert!(
+        out.status.success(),
+        "the sandbox itself failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(work.path().join(name)).unwrap_or_default();
+    Boot {
+        calls: read("state/calls").lines().map(str::to_owned).collect(),
+        phases: read("state/phases").lines().map(str::to_owned).collect(),
+        console: read("state/console"),
+        fragment: std::fs::read_to_string(conf.join("server_fragment.xml")).ok(),
+        work,
+    }
+}
+
+/// One boot guard per cloud (and per Google Cloud format): they differ in what they wait for.
+fn guards_by_cloud() -> Vec<(&'static str, String)> {
+    let aws = render("aws-prod", OutputFormat::Native);
+    let azure = render("azure-prod", OutputFormat::Native);
+    let gcp = render("gcp-prod", OutputFormat::Native);
+    vec![
+        ("aws", aws_user_data(&aws)),
+        ("azure", azure_custom_data(&azure)),
+        ("gcp", gcp_terraform_user_data(&gcp)),
+    ]
+}
+
+/// Google Cloud's guard also waits for the restore marker; the others need nothing more.
+fn restored(cloud: &str) -> Vec<(&'static str, &'static str)> {
+    if cloud == "gcp" {
+        vec![("SANDBOX_RESTORED_AFTER", "1")]
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn first_boot_starts_clover_only_after_the_datasource_names_the_new_database() {
+    if !sandbox_available() {
+        return;
+    }
+    for (cloud, script) in guards_by_cloud() {
+        let mut env = restored(cloud);
+        env.push(("SANDBOX_MOUNT_AFTER", "3"));
+        let run = boot(&script, Some(&fragment(OLD_HOST)), &env, 1);
+        run.never_started_against_the_old_database();
+        assert_eq!(run.phase(1, "boothook"), "0", "{cloud}: {}", run.console);
+        assert_eq!(
+            run.phase(1, "systemd-start"),
+            "1",
+            "{cloud}: systemd finds clover masked"
+        );
+        assert_eq!(
+            run.phase(1, "per-boot:cloverlift-datasource-guard"),
+            "0",
+            "{cloud}: {}",
+            run.console
+        );
+        assert_eq!(
+            run.starts(),
+            [NEW_HOST],
+            "{cloud}: started once, by the guard"
+        );
+        assert_eq!(
+            run.calls_of(1).first().copied(),
+            Some("script mask"),
+            "{cloud}: masking is the first thing on the machine"
+        );
+        let after = run.fragment.as_deref().expect("fragment");
+        assert_eq!(after, fragment(NEW_HOST), "{cloud}: only the host changed");
+        assert!(
+            run.console
+                .contains(&format!("clover started against {NEW_HOST}")),
+            "{}",
+            run.console
+        );
+        let plan = match cloud {
+            "aws" => "prod-eu",
+            "azure" => "prod-westeurope",
+            _ => "prod-europe-west1",
+        };
+        let backup = std::fs::read_to_string(run.work.path().join(format!(
+            "disk/conf/server_fragment.xml.cloverlift-before-{plan}"
+        )))
+        .expect("the original fragment is kept");
+        assert_eq!(backup, fragment(OLD_HOST));
+    }
+}
+
+#[test]
+fn later_boots_never_stop_an_upgraded_server() {
+    if !sandbox_available() {
+        return;
+    }
+    for (cloud, script) in guards_by_cloud() {
+        // Boot 1 upgrades; on boot 2 and 3 fstab mounts the disk before cloud-init and, on
+        // Google Cloud, Terraform has since dropped the restore marker.
+        let env = restored(cloud);
+        let first = boot(&script, Some(&fragment(OLD_HOST)), &env, 1);
+        assert_eq!(first.starts(), [NEW_HOST], "{cloud}: {}", first.console);
+        let work = first.work.path();
+        std::fs::remove_file(work.join("state/restored")).ok();
+        let before = std::fs::read_to_string(work.join("state/calls")).expect("calls");
+        let out = Command::new("unshare")
+            .args(["-m", "bash"])
+            .arg(root().join("tests/sandbox/boot.sh"))
+            .arg("/mnt/user-data")
+            .arg(work)
+            .arg("3")
+            .env("SANDBOX_FSTAB_MOUNTS", "yes")
+            .env("SANDBOX_RESTORED_AFTER", "never")
+            .output()
+            .expect("reboot");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let all = std::fs::read_to_string(work.join("state/calls")).expect("calls");
+        let calls = all.strip_prefix(before.as_str()).expect("calls only grow");
+        let console = std::fs::read_to_string(work.join("state/console")).expect("console");
+        for boot in ["1", "2", "3"] {
+            let of_boot: Vec<&str> = calls
+                .lines()
+                .skip_while(|l| *l != format!("{boot} boot"))
+                .skip(1)
+                .take_while(|l| *l != format!("{boot} end"))
+                .collect();
+            assert_eq!(
+                of_boot,
+                [
+                    format!("systemd start hosts={NEW_HOST}").as_str(),
+                    "script unmask"
+                ],
+                "{cloud} boot {boot}: no mask, no stop, systemd starts clover: {console}"
+            );
+        }
+        assert!(
+            !calls.contains("curl"),
+            "{cloud}: no wait for a restore already done"
+        );
+    }
+}
+
+#[test]
+fn a_data_disk_that_never_mounts_leaves_clover_masked_and_says_why() {
+    if !sandbox_available() {
+        return;
+    }
+    for (cloud, script) in guards_by_cloud() {
+        let mut env = restored(cloud);
+        env.push(("SANDBOX_MOUNT_AFTER", "never"));
+        let run = boot(&script, Some(&fragment(OLD_HOST)), &env, 1);
+        assert!(run.starts().is_empty(), "{cloud}: {:?}", run.calls);
+        assert_eq!(run.phase(1, "per-boot:cloverlift-datasource-guard"), "1");
+        assert!(
+            run.console
+                .contains("FAILED: the data disk never mounted at /var/clover (tried 120 times"),
+            "{}",
+            run.console
+        );
+        assert!(
+            !run.calls.iter().any(|c| c.contains("unmask")),
+            "{cloud}: stays masked"
+        );
+    }
+}
+
+#[test]
+fn a_missing_fragment_leaves_clover_masked_and_says_why() {
+    if !sandbox_available() {
+        return;
+    }
+    for (cloud, script) in guards_by_cloud() {
+        let run = boot(&script, None, &restored(cloud), 1);
+        assert!(run.starts().is_empty(), "{cloud}: {:?}", run.calls);
+        assert_eq!(run.phase(1, "per-boot:cloverlift-datasource-guard"), "1");
+        assert!(
+            run.console
+                .contains("FAILED: /var/clover/conf/server_fragment.xml is missing"),
+            "{}",
+            run.console
+        );
+    }
+}
+
+#[test]
+fn a_rewrite_that_does_not_take_leaves_clover_masked_and_the_old_host_unused() {
+    if !sandbox_available() {
+        return;
+    }
+    // The old host also appears outside the JDBC URL (a validation query naming it): the
+    // rewrite cannot prove the old database is gone from the file.
+    let tricky = fragment(OLD_HOST).replace(
+        "username=",
+        &format!("validationQuery=\"select '{OLD_HOST}'\" username="),
+    );
+    // And a datasource with no PostgreSQL URL at all.
+    let foreign = fragment(OLD_HOST).replace("jdbc:postgresql://", "jdbc:oracle:thin:@");
+    for (cloud, script) in guards_by_cloud() {
+        for (fragment_text, reason) in [
+            (&tricky, "still names the old database host"),
+            (&foreign, "names no jdbc:postgresql:// database"),
+        ] {
+            let run = boot(&script, Some(fragment_text), &restored(cloud), 2);
+            assert!(run.starts().is_empty(), "{cloud}: {:?}", run.calls);
+            assert_eq!(run.phase(1, "per-boot:cloverlift-datasource-guard"), "1");
+            assert_eq!(
+                run.phase(2, "per-boot:cloverlift-datasource-guard"),
+                "1",
+                "every boot refuses"
+            );
+            assert!(run.console.contains(reason), "{cloud}: {}", run.console);
+        }
+    }
+}
+
+#[test]
+fn a_clover_started_before_the_guard_is_stopped() {
+    if !sandbox_available() {
+        return;
+    }
+    let (_, script) = guards_by_cloud().remove(0);
+    let run = boot(
+        &script,
+        Some(&fragment(OLD_HOST)),
+        &[("SANDBOX_ACTIVE_BEFORE_GUARD", "yes")],
+        1,
+    );
+    let calls = run.calls_of(1);
+    let at = |c: &str| calls.iter().position(|x| *x == c).expect(c);
+    assert!(at("script mask") < at("script stop"), "{calls:?}");
+    assert!(
+        run.console.contains("WARNING: clover was already running"),
+        "{}",
+        run.console
+    );
+    assert_eq!(run.starts().last().copied(), Some(NEW_HOST));
+}
+
+#[test]
+fn google_cloud_waits_for_the_restore_boundedly_and_loudly() {
+    if !sandbox_available() {
+        return;
+    }
+    let gcp = gcp_terraform_user_data(&render("gcp-prod", OutputFormat::Native));
+    let run = boot(
+        &gcp,
+        Some(&fragment(OLD_HOST)),
+        &[("SANDBOX_RESTORED_AFTER", "4")],
+        1,
+    );
+    run.never_started_against_the_old_database();
+    assert_eq!(run.starts(), [NEW_HOST]);
+    assert_eq!(
+        run.calls.iter().filter(|c| c.starts_with("curl ")).count(),
+        4
+    );
+    let never = boot(
+        &gcp,
+        Some(&fragment(OLD_HOST)),
+        &[("SANDBOX_RESTORED_AFTER", "never")],
+        1,
+    );
+    assert!(never.starts().is_empty());
+    assert_eq!(never.phase(1, "per-boot:cloverlift-datasource-guard"), "1");
+    assert!(
+        never
+            .console
+            .contains("FAILED: the system database was not marked restored within 21600 s"),
+        "{}",
+        never.console
+    );
+    assert!(
+        never
+            .console
+            .contains("waiting for the system database restore (300 s")
+    );
+    let slept: u64 = std::fs::read_to_string(never.work.path().join("state/slept"))
+        .expect("slept")
+        .lines()
+        .map(|l| l.parse::<u64>().expect("seconds"))
+        .sum();
+    assert_eq!(slept, 21600, "the wait is bounded");
+    // The datasource was rewritten before the wait, so a retry after the restore needs no
+    // second rewrite; clover stays stopped until then.
+    assert_eq!(never.fragment.as_deref(), Some(fragment(NEW_HOST).as_str()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// War sandbox
+
+const OLD_WAR: &[u8] = b"PK old clover.war 7.0.0";
+const NEW_WAR: &[u8] = b"PK new clover.war 7.0.1";
+/// A SAS-style signed URL: `&`, `%`, `=` and `:` that an unquoted shell word would break.
+const SIGNED: &str = "https://127.0.0.1/files/clover.war?sv=2024-11-04&se=2026-12-01T10%3A00%3A00Z&sr=b&sp=r&sig=Ab%2Bc%2Fd%3D";
+
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Clone, Copy)]
+enum Invoker {
+    /// `war-upgrade.sh ACTION URL SHA256`, as the script's header says.
+    Person,
+    /// The SSM agent: the document's lines in `_script.sh`, run with `sh -c` (dash).
+    SsmAgent,
+    /// Azure's run-command handler: named and protected parameters exported, the script run
+    /// with `/bin/bash -c`.
+    AzureHandler,
+}
+
+struct War {
+    results: Vec<String>,
+    webapps: BTreeMap<String, String>,
+    output: String,
+    requests: String,
+    calls: String,
+}
+
+fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::create_dir_all(w.join("webapps-initial/clover/WEB-INF")).expect("webapps");
+    std::fs::write(w.join("webapps-initial/clover.war"), OLD_WAR).expect("old war");
+    std::fs::create_dir_all(w.join("www/files")).expect("www");
+    std::fs::write(w.join("www/files/clover.war"), NEW_WAR).expect("new war");
+    let aws = render("aws-war", OutputFormat::Native);
+    let azure = render("azure-war", OutputFormat::Native);
+    std::fs::write(w.join("war-upgrade.sh"), &aws["war-upgrade.sh"]).expect("script");
+    for (i, (action, url, digest)) in steps.iter().enumerate() {
+        let dir = w.join(format!("invocations/{i:02}"));
+        std::fs::create_dir_all(&dir).expect("invocation");
+        let inside = PathBuf::from("/mnt").join(format!("invocations/{i:02}"));
+        let (argv, env): (Vec<String>, Vec<String>) = match invoker {
+            Invoker::Person => (
+                vec![
+                    "bash".into(),
+                    "/mnt/war-upgrade.sh".into(),
+                    (*action).into(),
+                    (*url).into(),
+                    (*digest).into(),
+                ],
+                vec![],
+            ),
+            Invoker::SsmAgent => {
+                let body = ssm_body(
+                    &aws,
+                    &[("action", action), ("warUrl", url), ("warSha256", digest)],
+                );
+                write_mode(&dir.join("_script.sh"), &body, 0o700);
+                (
+                    vec![
+                        "dash".into(),
+                        "-c".into(),
+                        inside.join("_script.sh").display().to_string(),
+                    ],
+                    vec![],
+                )
+            }
+            Invoker::AzureHandler => {
+                let (script, params) = azure_run_command(&azure);
+                write_mode(&dir.join("script.sh"), &script, 0o500);
+                let value = |expr: &str| match expr {
+                    "[parameters('action')]" => (*action).to_owned(),
+                    "[parameters('warUrl')]" => (*url).to_owned(),
+                    "[parameters('warSha256')]" => (*digest).to_owned(),
+                    other => panic!("unexpected run command parameter {other}"),
+                };
+                let mut env = Vec::new();
+                let mut args = String::new();
+                for (name, expr) in params {
+                    let v = value(&expr);
+                    // The handler skips empty values; unnamed ones are appended unquoted.
+                    if v.is_empty() {
+                        continue;
+                    }
+                    if name.is_empty() {
+                        args.push(' ');
+                        args.push_str(&v);
+                    } else {
+                        env.push(format!("{name}={v}"));
+                    }
+                }
+                let cmd = format!("{}{args}", inside.join("script.sh").display());
+                (vec!["/bin/bash".into(), "-c".into(), cmd], env)
+            }
+        };
+        std::fs::write(dir.join("argv"), argv.join("\n") + "\n").expect("argv");
+        if !env.is_empty() {
+            std::fs::write(dir.join("env"), env.join("\n") + "\n").expect("env");
+        }
+    }
+    let out = Command::new("unshare")
+        .args(["-mn", "bash"])
+        .arg(root().join("tests/sandbox/war.sh"))
+        .arg(w)
+        .env("HEALTH_FAILS", health_fails.to_string())
+        .output()
+        .expect("run the war sandbox");
+    assert!(
+        out.status.success(),
+        "the sandbox itself failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(w.join(name)).unwrap_or_default();
+    let mut webapps = BTreeMap::new();
+    for entry in std::fs::read_dir(w.join("webapps-final")).expect("webapps-final") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let value = if entry.path().is_dir() {
+            "<dir>".to_owned()
+        } else {
+            sha(&std::fs::read(entry.path()).expect("file"))
+        };
+        webapps.insert(name, value);
+    }
+    War {
+        results: read("state/results").lines().map(str::to_owned).collect(),
+        webapps,
+        output: read("state/output"),
+        requests: read("state/requests"),
+        calls: read("state/calls"),
+    }
+}
+
+fn write_mode(path: &Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn exits(run: &War) -> Vec<&str> {
+    run.results
+        .iter()
+        .map(|r| r.split_once(" exit=").map_or("?", |(_, e)| e))
+        .collect()
+}
+
+#[test]
+fn war_replace_twice_keeps_the_first_backup_for_every_invoker() {
+    if !sandbox_available() {
+        return;
+    }
+    let new = sha(NEW_WAR);
+    for invoker in [Invoker::Person, Invoker::SsmAgent, Invoker::AzureHandler] {
+        let run = war(
+            invoker,
+            &[
+                ("stop", "", &new),
+                ("replace", SIGNED, &new),
+                ("replace", SIGNED, &new),
+                ("start", "", &new),
+            ],
+            2,
+        );
+        assert_eq!(exits(&run), ["0", "0", "0", "0"], "{}", run.output);
+        assert_eq!(run.webapps["clover.war"], new);
+        assert_eq!(
+            run.webapps["clover.war.previous"],
+            sha(OLD_WAR),
+            "first backup kept"
+        );
+        assert!(
+            !run.webapps.contains_key("clover"),
+            "the old unpacked app is gone"
+        );
+        assert!(
+            run.output.contains("already is the new WAR"),
+            "{}",
+            run.output
+        );
+        assert_eq!(
+            run.requests
+                .matches("GET /files/clover.war?sv=2024-11-04&se=")
+                .count(),
+            1,
+            "the signed URL arrives whole, once: {}",
+            run.requests
+        );
+        assert_eq!(
+            run.requests
+                .matches("GET /clover/accessibilityTest.jsp")
+                .count(),
+            3,
+            "start polls until the server answers"
+        );
+        assert!(run.calls.contains("install -o clover"), "{}", run.calls);
+    }
+}
+
+#[test]
+fn war_with_a_wrong_digest_changes_nothing() {
+    if !sandbox_available() {
+        return;
+    }
+    let wrong = sha(b"something else");
+    for invoker in [Invoker::Person, Invoker::SsmAgent, Invoker::AzureHandler] {
+        let run = war(invoker, &[("replace", SIGNED, &wrong)], 0);
+        assert_eq!(exits(&run), ["1"], "{}", run.output);
+        assert_eq!(run.webapps["clover.war"], sha(OLD_WAR));
+        assert!(!run.webapps.contains_key("clover.war.previous"));
+        assert!(
+            run.webapps.contains_key("clover"),
+            "the unpacked app is untouched"
+        );
+        assert!(
+            run.output.contains("nothing was replaced"),
+            "{}",
+            run.output
+        );
+    }
+}
+
+#[test]
+fn war_rollback_restores_the_previous_war() {
+    if !sandbox_available() {
+        return;
+    }
+    let new = sha(NEW_WAR);
+    let run = war(
+        Invoker::SsmAgent,
+        &[
+            ("stop", "", &new),
+            ("replace", SIGNED, &new),
+            ("rollback", "", &new),
+            ("start", "", &new),
+        ],
+        0,
+    );
+    assert_eq!(exits(&run), ["0", "0", "0", "0"], "{}", run.output);
+    assert_eq!(run.webapps["clover.war"], sha(OLD_WAR));
+    assert!(!run.webapps.contains_key("clover.war.previous"));
+}
