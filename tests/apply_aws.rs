@@ -162,12 +162,17 @@ impl World {
     }
 
     fn apply_command(&self, spec: &Path, extra: &[&str]) -> Command {
+        self.apply_command_at(&self.endpoint, spec, extra)
+    }
+
+    /// `apply` with AWS calls sent to `endpoint`.
+    fn apply_command_at(&self, endpoint: &str, spec: &Path, extra: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloverlift"));
         cmd.arg("apply")
             .arg(spec)
             .args([
                 "--endpoint-url",
-                &self.endpoint,
+                endpoint,
                 "--new-server-url",
                 &format!("http://127.0.0.1:{}/clover", self.new_port),
                 "--poll-seconds",
@@ -237,6 +242,22 @@ impl World {
 }
 
 /// What the old deployment looks like, without what the opt-in address move changes.
+/// `METHOD path` of every request a CloverDX double received, in order.
+fn requests(port: u16) -> Vec<String> {
+    World::server_state(port)["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 fn old_deployment(inspect: &Value, seed: &Value) -> Value {
     let instance = inspect["instances"]
         .as_array()
@@ -302,10 +323,35 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
     );
     assert_eq!(World::server_state(w.old_port)["imports"], 0);
 
+    assert!(
+        dry.stderr.contains(&format!(
+            "GET http://127.0.0.1:{}/clover/ until 2xx",
+            w.new_port
+        )),
+        "verify's check is a path on the new server's host, not under /clover again: {}",
+        dry.stderr
+    );
+    assert!(
+        dry.stderr
+            .contains("ok       AWS credentials: arn:aws:sts::"),
+        "the dry run runs the preflight: {}",
+        dry.stderr
+    );
+    assert_eq!(
+        requests(w.old_port),
+        [
+            "GET /clover/api/rest/v1/server/configuration/export",
+            "GET /clover/accessibilityTest.jsp"
+        ],
+        "the dry run's preflight reads the old server and changes nothing"
+    );
+
     let refused = w.apply(&spec, &[]);
     assert_eq!(refused.code, 2, "no terminal and no --yes: refuse");
     assert!(refused.stderr.contains("apply::confirm"));
 
+    World::configure(w.old_port, json!({ "requests": [] }));
+    World::configure(w.new_port, json!({ "requests": [] }));
     let out = w.apply(&spec, &["--yes", "--format", "json"]);
     assert_eq!(
         out.code, 0,
@@ -320,6 +366,38 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
     let done = events.last().expect("events");
     assert_eq!(done["event"], "done");
     assert_eq!(done["outcome"], "succeeded");
+    assert_eq!(events[0]["event"], "preflight");
+    assert_eq!(events[0]["passed"], true);
+    // The exact conversation with each server: the preflight's reads, pause (read, read,
+    // disable, drain), resume (read, re-enable, read back) on the old one; health, license,
+    // the spec's check and the re-enable on the new one.
+    const EXPORT: &str = "GET /clover/api/rest/v1/server/configuration/export";
+    const IMPORT: &str = "POST /clover/api/rest/v1/server/configuration/import";
+    const HEALTH: &str = "GET /clover/accessibilityTest.jsp";
+    assert_eq!(
+        requests(w.old_port),
+        [
+            EXPORT,
+            HEALTH,
+            EXPORT,
+            EXPORT,
+            IMPORT,
+            "GET /clover/simpleHttpApi/server_jobs",
+            EXPORT,
+            IMPORT,
+            EXPORT
+        ]
+    );
+    assert_eq!(
+        requests(w.new_port),
+        [
+            HEALTH,
+            "PUT /clover/api/rest/v1/server/license",
+            "GET /clover/",
+            EXPORT,
+            IMPORT
+        ]
+    );
     assert!(done["downtime_seconds"].as_f64().is_some_and(|d| d >= 0.0));
     let finished: Vec<&str> = events
         .iter()
@@ -485,25 +563,45 @@ fn a_failing_snapshot_leaves_the_old_server_resumed_and_unchanged() {
         out.stderr
     );
     assert!(!out.stderr.contains("failed:   pause"), "{}", out.stderr);
-    // A data volume that does not exist: ec2:CreateSnapshot fails after pause.
-    let volume = w.seed["volume"].as_str().expect("volume").to_owned();
-    let spec = w.spec("fail-snap", |t| t.replace(&volume, "vol-0000000000000dead"));
+    // The database disappears after the preflight (a hook before pause deletes it):
+    // rds:CreateDBSnapshot fails after pause.
+    let hook = format!(
+        "hooks:\n  - name: lose-database\n    command: [{}, {}, delete-db, {}, clover-prod-db]\n    before: [pause]\n",
+        w.venv.join("bin/python").display(),
+        common::root().join("tests/servers/aws_world.py").display(),
+        w.endpoint
+    );
+    let spec = w.spec("fail-snap", |t| format!("{t}{hook}"));
     let before = w.inspect();
     let out = w.apply(&spec, &["--yes"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        out.stderr.contains("failed:   snapshot-data"),
+        out.stderr.contains("failed:   snapshot-database"),
         "{}",
         out.stderr
     );
     assert!(out.stderr.contains("--resume"), "says how to resume");
-    assert!(out.stderr.contains("delete-stack"), "says how to roll back");
+    assert!(
+        !out.stderr.contains("delete-stack"),
+        "no stack exists, so none is to be deleted: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "the old server runs and is resumed (its schedules and listeners are re-enabled)"
+        ),
+        "{}",
+        out.stderr
+    );
     assert_eq!(items(&w.old_state()), old_items(), "resumed exactly");
     let after = w.inspect();
-    assert_eq!(
+    // The hook, not apply, deleted the database: the instance and volume are unchanged.
+    let (a, b) = (
         old_deployment(&after, &w.seed),
-        old_deployment(&before, &w.seed)
+        old_deployment(&before, &w.seed),
     );
+    assert_eq!(a["instance"], b["instance"]);
+    assert_eq!(a["volume"], b["volume"]);
     assert!(
         after["stacks"].as_array().is_none_or(|s| s.is_empty()),
         "nothing deployed"
@@ -612,6 +710,330 @@ fn jobs_that_do_not_drain_fail_pause_and_the_server_is_resumed() {
         before["snapshots"],
         "no snapshot taken"
     );
+    assert!(
+        out.stderr.contains("the old server runs and is resumed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("delete-stack"),
+        "no stack exists: {}",
+        out.stderr
+    );
+    // The printed command continues the run as it is, from the same journal.
+    let line = out
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("to continue: "))
+        .expect("a resume command");
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(&words[..2], ["cloverlift", "apply"]);
+    for option in [
+        "--resume",
+        "--state-dir",
+        "--endpoint-url",
+        "--new-server-url",
+        "--yes",
+    ] {
+        assert!(words.contains(&option), "{option} missing from {line}");
+    }
+    World::configure(w.old_port, json!({ "running_jobs": [] }));
+    let resumed = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .args(&words[1..])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CLOVER_PASSWORD", "s3cret-pw")
+        .stdin(Stdio::null())
+        .output()
+        .expect("resume");
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+}
+
+/// Each preflight check stops the run before any change: no request but reads reaches the
+/// old server, moto holds no new snapshot or stack, and no journal is left to resume.
+fn assert_stopped_before_any_change(w: &World, name: &str, before: &Value, out: &common::Output) {
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error[apply::preflight]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("nothing was changed: the old server was not paused"),
+        "{}",
+        out.stderr
+    );
+    for r in requests(w.old_port) {
+        assert!(
+            r.starts_with("GET "),
+            "only reads reach the old server: {r}"
+        );
+    }
+    let after = w.inspect();
+    assert_eq!(after["snapshots"], before["snapshots"]);
+    assert_eq!(after["db_snapshots"], before["db_snapshots"]);
+    assert_eq!(after["stacks"], before["stacks"]);
+    assert!(
+        !w.dir
+            .path()
+            .join("state")
+            .join(name)
+            .join("journal.jsonl")
+            .exists(),
+        "no journal for --resume to pick up"
+    );
+}
+
+fn problems(out: &common::Output) -> Vec<&str> {
+    out.stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - "))
+        .collect()
+}
+
+#[test]
+fn preflight_reports_every_missing_secret_in_one_run_even_for_a_dry_run() {
+    let Some(w) = world() else { return };
+    let spec = w.spec("no-secrets", |t| t.replace("license.lic", "missing.lic"));
+    let before = w.inspect();
+    for extra in [&["--dry-run"][..], &["--yes"][..]] {
+        let out = w
+            .apply_command(&spec, extra)
+            .env_remove("CLOVER_PASSWORD")
+            .output()
+            .expect("apply");
+        let out = common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_stopped_before_any_change(&w, "no-secrets", &before, &out);
+        let found = problems(&out);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("from.server.password:") && p.contains("CLOVER_PASSWORD")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("to.license:") && p.contains("missing.lic")),
+            "{found:?}"
+        );
+        assert!(
+            !out.stderr.contains("rds:CreateDBSnapshot"),
+            "no calls listed after a failed preflight"
+        );
+    }
+}
+
+#[test]
+fn preflight_proves_the_old_servers_credentials_and_address() {
+    let Some(w) = world() else { return };
+    let before = w.inspect();
+    let wrong = w.spec("wrong-password", |t| t);
+    let out = w
+        .apply_command(&wrong, &["--yes"])
+        .env("CLOVER_PASSWORD", "not-the-password")
+        .output()
+        .expect("apply");
+    let out = common::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_stopped_before_any_change(&w, "wrong-password", &before, &out);
+    assert!(
+        problems(&out).iter().any(
+            |p| p.contains("401") && p.contains("check from.server.url, username and password")
+        ),
+        "{}",
+        out.stderr
+    );
+    let nowhere = w.spec("no-such-host", |t| {
+        t.replace(
+            &format!("http://127.0.0.1:{}/clover", w.old_port),
+            "https://clover.no-such-host.invalid/clover",
+        )
+    });
+    let out = w.apply(&nowhere, &["--dry-run"]);
+    assert_stopped_before_any_change(&w, "no-such-host", &before, &out);
+    assert!(
+        problems(&out)
+            .iter()
+            .any(|p| p.contains("the host name clover.no-such-host.invalid does not resolve (DNS)")),
+        "DNS failures are said in plain words: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn preflight_proves_the_credentials_and_every_named_resource() {
+    let Some(w) = world() else { return };
+    let before = w.inspect();
+    // Credentials: an endpoint where nothing answers fails GetCallerIdentity first.
+    let spec = w.spec("no-aws", |t| t);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let out = w
+        .apply_command_at(&format!("http://127.0.0.1:{port}"), &spec, &["--yes"])
+        .output()
+        .expect("apply");
+    let out = common::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_stopped_before_any_change(&w, "no-aws", &before, &out);
+    assert!(
+        problems(&out)
+            .iter()
+            .any(|p| p.starts_with("AWS credentials do not work (sts:GetCallerIdentity")),
+        "{}",
+        out.stderr
+    );
+    // Where the new server goes: every missing resource is reported in one run.
+    let subnet = w.seed["subnet"].as_str().expect("subnet").to_owned();
+    let ami = w.seed["ami"].as_str().expect("ami").to_owned();
+    let spec = w.spec("missing-new", |t| {
+        t.replace(&subnet, "subnet-0000000000000dead")
+            .replace(&ami, "ami-0000000000000dead")
+            .replace("key_name: ops", "key_name: no-such-key")
+    });
+    let out = w.apply(&spec, &["--yes"]);
+    assert_stopped_before_any_change(&w, "missing-new", &before, &out);
+    let found = problems(&out);
+    for expected in [
+        "to.aws.subnet_id subnet-0000000000000dead: not found",
+        "to.aws.image_id ami-0000000000000dead: not found",
+        "to.aws.key_name no-such-key: not found",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "{expected}: {found:?}"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("subscribe to the CloverDX Server AMI")),
+        "the problem names the fix: {found:?}"
+    );
+    // The old server's instance must run.
+    let out = Command::new(w.venv.join("bin/python"))
+        .arg(common::root().join("tests/servers/aws_world.py"))
+        .args([
+            "stop-instance",
+            &w.endpoint,
+            w.seed["instance"].as_str().expect("instance"),
+        ])
+        .output()
+        .expect("stop");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec = w.spec("stopped", |t| t);
+    let out = w.apply(&spec, &["--yes"]);
+    assert_stopped_before_any_change(&w, "stopped", &before, &out);
+    assert!(
+        problems(&out)
+            .iter()
+            .any(|p| p.contains("is stopped, not running")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_malformed_endpoint_url_is_refused_even_for_a_dry_run() {
+    let Some(w) = world() else { return };
+    let spec = w.spec("bad-endpoint", |t| t);
+    let out = w
+        .apply_command_at("not-a-url", &spec, &["--dry-run"])
+        .output()
+        .expect("apply");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[apply::endpoint_url]"));
+}
+
+/// The double is as strict as the server: it would have caught verify requesting
+/// `/clover/clover/`.
+#[test]
+fn the_cloverdx_double_answers_only_documented_paths_and_methods() {
+    let Some(w) = world() else { return };
+    let call = |request: &str| -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", w.old_port)).expect("connect");
+        stream.write_all(request.as_bytes()).expect("request");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or_default().to_owned()
+    };
+    // clover:s3cret-pw
+    let auth = "Authorization: Basic Y2xvdmVyOnMzY3JldC1wdw==\r\nX-Requested-By: test\r\n";
+    let status = |method: &str, path: &str, headers: &str, body: &str| {
+        call(&format!(
+            "{method} {path} HTTP/1.0\r\nHost: x\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    assert!(
+        status("GET", "/clover/clover/", auth, "").contains(" 404 "),
+        "defect 1's path"
+    );
+    assert!(status("GET", "/clover/", "", "").contains(" 200 "));
+    assert!(status("DELETE", "/clover/api/rest/v1/server/license", auth, "").contains(" 405 "));
+    assert!(
+        status(
+            "GET",
+            "/clover/api/rest/v1/server/configuration/export",
+            "",
+            ""
+        )
+        .contains(" 401 ")
+    );
+    assert!(
+        status(
+            "GET",
+            "/clover/api/rest/v1/server/configuration/export",
+            "Authorization: Basic Y2xvdmVyOnMzY3JldC1wdw==\r\n",
+            ""
+        )
+        .contains(" 400 "),
+        "no X-Requested-By"
+    );
+    assert!(
+        status(
+            "PUT",
+            "/clover/api/rest/v1/server/license",
+            &format!("{auth}Content-Type: text/plain\r\n"),
+            "LICENSE"
+        )
+        .contains(" 415 ")
+    );
+    assert!(
+        status(
+            "POST",
+            "/clover/api/rest/v1/server/configuration/import?dryRun=false",
+            &format!("{auth}Content-Type: application/octet-stream\r\n"),
+            "<not-xml"
+        )
+        .contains(" 400 ")
+    );
+    assert_eq!(items(&w.old_state()), old_items(), "nothing changed");
 }
 
 /// A run that failed and compensated (resume ran) voids its pause cycle: `--resume` pauses,

@@ -19,8 +19,34 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 
+use super::http_error;
 use super::server_config::{self, Kind};
 use crate::spec::model::Endpoints;
+
+/// Where a request goes. The server URL (`from.server.url`, or the deployment's `ServerUrl`)
+/// already ends in the web application's context, `/clover`: API paths (`from.server.endpoints`)
+/// are relative to it, while verify checks (`http: /clover/`) are paths on the server's host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A path under the server URL: `https://host/clover` + `/api/rest/v1/server/license`.
+    Api(&'a str),
+    /// A path on the server's host: `https://host` + `/clover/`.
+    Host(&'a str),
+}
+
+/// The one place CloverDX URLs are built.
+pub fn url(base: &str, target: Target) -> String {
+    let base = base.trim_end_matches('/');
+    match target {
+        Target::Api(path) => format!("{base}{path}"),
+        Target::Host(path) => {
+            let origin = reqwest::Url::parse(base)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| base.to_owned());
+            format!("{origin}{path}")
+        }
+    }
+}
 
 /// A CloverDX Server's API, authenticated.
 #[derive(Clone)]
@@ -67,15 +93,27 @@ impl CloverDx {
         &self.base
     }
 
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+    /// The full URL of `target` on this server, without credentials: for messages.
+    pub fn display(&self, target: Target) -> String {
+        http_error::display_url(&url(&self.base, target))
+    }
+
+    fn request(&self, method: Method, target: Target) -> reqwest::RequestBuilder {
         self.http
-            .request(method, format!("{}{}", self.base, path))
+            .request(method, url(&self.base, target))
             .basic_auth(&self.username, Some(&self.password))
             .header("X-Requested-By", "cloverlift")
     }
 
     async fn send(&self, what: &str, req: reqwest::RequestBuilder) -> Result<String, String> {
-        let resp = req.send().await.map_err(|e| format!("{what}: {e}"))?;
+        let (client, req) = req.build_split();
+        let req = req.map_err(|e| format!("{what}: {e}"))?;
+        let shown = http_error::display_url(req.url().as_str());
+        let what = format!("{what} ({} {shown})", req.method());
+        let resp = client
+            .execute(req)
+            .await
+            .map_err(|e| format!("{what}: {}", http_error::describe(&e, &shown)))?;
         let status = resp.status();
         // The URL and status only: bodies may carry configuration, never credentials.
         tracing::debug!(url = %resp.url(), %status, "{what}");
@@ -100,14 +138,20 @@ impl CloverDx {
     /// The schedules and listeners part of the server configuration.
     pub async fn export(&self) -> Result<String, String> {
         let req = self
-            .request(Method::GET, self.endpoints.config_export.as_str())
+            .request(
+                Method::GET,
+                Target::Api(self.endpoints.config_export.as_str()),
+            )
             .query(&[("include", "schedules"), ("include", "eventListeners")]);
         self.send("export the server configuration", req).await
     }
 
     async fn import(&self, xml: String) -> Result<(), String> {
         let req = self
-            .request(Method::POST, self.endpoints.config_import.as_str())
+            .request(
+                Method::POST,
+                Target::Api(self.endpoints.config_import.as_str()),
+            )
             .query(&[
                 ("dryRun", "false"),
                 ("override", "true"),
@@ -154,7 +198,10 @@ impl CloverDx {
 
     /// Run ids of the jobs running now.
     pub async fn running_jobs(&self) -> Result<Vec<String>, String> {
-        let req = self.request(Method::GET, self.endpoints.running_jobs.as_str());
+        let req = self.request(
+            Method::GET,
+            Target::Api(self.endpoints.running_jobs.as_str()),
+        );
         let body = self.send("list the running jobs", req).await?;
         Ok(body
             .lines()
@@ -166,24 +213,26 @@ impl CloverDx {
 
     pub async fn upload_license(&self, license: Vec<u8>) -> Result<(), String> {
         let req = self
-            .request(Method::PUT, self.endpoints.license.as_str())
+            .request(Method::PUT, Target::Api(self.endpoints.license.as_str()))
             .header("Content-Type", "application/octet-stream")
             .body(license);
         self.send("upload the license", req).await.map(|_| ())
     }
 
-    /// `GET` a path on the server: `Ok(status)` for any HTTP answer.
-    pub async fn get_status(&self, path: &str) -> Result<u16, String> {
+    /// `GET` `target`: `Ok(status)` for any HTTP answer, the failure in plain words otherwise.
+    pub async fn get_status(&self, target: Target<'_>) -> Result<u16, String> {
+        let shown = self.display(target);
         let resp = self
-            .request(Method::GET, path)
+            .request(Method::GET, target)
             .send()
             .await
-            .map_err(|e| format!("GET {path}: {e}"))?;
+            .map_err(|e| format!("GET {shown}: {}", http_error::describe(&e, &shown)))?;
         Ok(resp.status().as_u16())
     }
 
-    pub fn health_path(&self) -> &str {
-        self.endpoints.health.as_str()
+    /// The health page, under the server URL.
+    pub fn health(&self) -> Target<'_> {
+        Target::Api(self.endpoints.health.as_str())
     }
 }
 
@@ -212,4 +261,45 @@ pub fn from_json(v: &serde_json::Value) -> Disabled {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's endpoint table: API paths under the server URL, checks on its host.
+    #[test]
+    fn urls_join_api_paths_to_the_server_url_and_checks_to_its_host() {
+        let e = Endpoints::default();
+        for base in [
+            "https://clover.example.com/clover",
+            "https://clover.example.com/clover/",
+        ] {
+            assert_eq!(
+                url(base, Target::Api(e.license.as_str())),
+                "https://clover.example.com/clover/api/rest/v1/server/license"
+            );
+            assert_eq!(
+                url(base, Target::Api(e.config_export.as_str())),
+                "https://clover.example.com/clover/api/rest/v1/server/configuration/export"
+            );
+            assert_eq!(
+                url(base, Target::Api(e.running_jobs.as_str())),
+                "https://clover.example.com/clover/simpleHttpApi/server_jobs"
+            );
+            assert_eq!(
+                url(base, Target::Api(e.health.as_str())),
+                "https://clover.example.com/clover/accessibilityTest.jsp"
+            );
+            assert_eq!(
+                url(base, Target::Host("/clover/")),
+                "https://clover.example.com/clover/",
+                "a check path is not appended to /clover again"
+            );
+        }
+        assert_eq!(
+            url("http://127.0.0.1:8080/clover", Target::Host("/clover/")),
+            "http://127.0.0.1:8080/clover/"
+        );
+    }
 }

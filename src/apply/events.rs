@@ -12,6 +12,13 @@ use super::clock;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
+    /// What the preflight proved and found, before anything changes.
+    Preflight {
+        passed: bool,
+        problems: Vec<String>,
+        warnings: Vec<String>,
+        checked: Vec<String>,
+    },
     /// A step of the plan and what it will do (dry-run and the confirmation summary).
     Planned {
         step: String,
@@ -105,6 +112,29 @@ impl HumanEvents {
 impl Events for HumanEvents {
     fn emit(&self, event: &Event) {
         match event {
+            Event::Preflight {
+                passed,
+                problems,
+                warnings,
+                checked,
+            } => {
+                for c in checked {
+                    self.line(&format!("ok       {c}"));
+                }
+                for w in warnings {
+                    self.line(&format!("warning: {w}"));
+                }
+                if !passed {
+                    self.line(&format!(
+                        "error[apply::preflight]: {} problem(s) before anything changed:",
+                        problems.len()
+                    ));
+                    for p in problems {
+                        self.line(&format!("  - {p}"));
+                    }
+                    self.line("nothing was changed: the old server was not paused");
+                }
+            }
             Event::Planned { step, calls } => {
                 self.line(&format!("{step}:"));
                 for call in calls {

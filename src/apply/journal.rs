@@ -195,6 +195,19 @@ impl Journal {
     }
 }
 
+/// Every readable record of a journal, in order (torn or garbled lines skipped).
+pub fn records(path: &Path) -> Result<Vec<Record>, JournalError> {
+    let file = File::open(path).map_err(|e| JournalError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(BufReader::new(file)
+        .split(b'\n')
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_slice::<Record>(&line).ok())
+        .collect())
+}
+
 /// Reads every record of a journal into its history. A torn last line (the process died while
 /// writing it) is ignored: the record it would have been was never acted on.
 pub fn read(path: &Path) -> Result<History, JournalError> {

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::cloverdx::{self, CloverDx};
 use super::events::{Event, Events};
 use super::executor::{Runner, StepContext, StepFuture};
+use super::preflight::PreflightFuture;
 use super::secrets;
 use crate::plan::Step;
 use crate::plan::step::StepKind;
@@ -24,11 +25,9 @@ pub trait Provider: Send + Sync + 'static {
     /// The calls `kind` makes, for `--dry-run`.
     fn describe(&self, kind: StepKind) -> Vec<String>;
     fn run(&self, kind: StepKind, cx: StepContext) -> StepFuture<'_>;
-    /// Checks that need the cloud, before anything changes: `{"warnings": [...]}`, or the
-    /// reason apply must not start.
-    fn preflight(&self) -> StepFuture<'_> {
-        Box::pin(async { Ok(serde_json::json!({ "warnings": [] })) })
-    }
+    /// Everything the run needs from the cloud, proven before anything changes: credentials,
+    /// every named resource in the state the run expects. Read-only calls only.
+    fn preflight(&self) -> PreflightFuture<'_>;
     /// The new server's URL from the deploy step's outputs.
     fn new_server_url(&self, cx: &StepContext) -> Option<String>;
 }
@@ -47,29 +46,41 @@ pub struct CloudRunner {
 
 impl Runner for CloudRunner {
     fn describe(&self, step: &Step) -> Vec<String> {
-        let old = self.old.base();
         let e = &self.spec.from.server.endpoints;
+        let old = |path: &crate::spec::checked::HttpPath| {
+            self.old.display(cloverdx::Target::Api(path.as_str()))
+        };
         match step.kind {
             StepKind::Pause => vec![
                 format!(
-                    "GET {old}{}?include=schedules&include=eventListeners",
-                    e.config_export
+                    "GET {}?include=schedules&include=eventListeners",
+                    old(&e.config_export)
                 ),
                 "journal the enabled schedules and listeners".into(),
                 format!(
-                    "POST {old}{} (the same items, enabled=false)",
-                    e.config_import
+                    "POST {} (the same items, enabled=false)",
+                    old(&e.config_import)
                 ),
                 format!(
-                    "GET {old}{} until no job runs (at most {})",
-                    e.running_jobs, self.spec.steps.pause.drain_timeout
+                    "GET {} until no job runs (at most {})",
+                    old(&e.running_jobs),
+                    self.spec.steps.pause.drain_timeout
                 ),
             ],
             StepKind::Resume => vec![format!(
-                "POST {old}{} (exactly the items pause disabled, enabled=true)",
-                e.config_import
+                "POST {} (exactly the items pause disabled, enabled=true)",
+                old(&e.config_import)
             )],
-            StepKind::Activate => vec![format!("PUT NEW_SERVER{} (the license)", e.license)],
+            StepKind::Activate => vec![
+                format!(
+                    "GET {} until 200",
+                    self.new_server_display(cloverdx::Target::Api(e.health.as_str()))
+                ),
+                format!(
+                    "PUT {} (the license)",
+                    self.new_server_display(cloverdx::Target::Api(e.license.as_str()))
+                ),
+            ],
             StepKind::Verify => {
                 let mut calls: Vec<String> = self
                     .spec
@@ -78,15 +89,16 @@ impl Runner for CloudRunner {
                     .checks
                     .iter()
                     .map(|c| match c {
-                        crate::spec::model::Check::Http(p) => {
-                            format!("GET NEW_SERVER{p} until 2xx")
-                        }
+                        crate::spec::model::Check::Http(p) => format!(
+                            "GET {} until 2xx",
+                            self.new_server_display(cloverdx::Target::Host(p.as_str()))
+                        ),
                     })
                     .collect();
                 if !self.spec.steps.verify.enable.is_empty() {
                     calls.push(format!(
-                        "POST NEW_SERVER{} (re-enable on the new server)",
-                        e.config_import
+                        "POST {} (re-enable on the new server)",
+                        self.new_server_display(cloverdx::Target::Api(e.config_import.as_str()))
                     ));
                 }
                 calls
@@ -111,6 +123,17 @@ impl Runner for CloudRunner {
 }
 
 impl CloudRunner {
+    /// A URL on the new server for `--dry-run`: real when `--new-server-url` names it, else
+    /// with `NEW_SERVER_URL` (the deployment's ServerUrl, ending in `/clover`) or
+    /// `NEW_SERVER_HOST` (its scheme and host) standing in.
+    fn new_server_display(&self, target: cloverdx::Target) -> String {
+        match (&self.new_server_url, target) {
+            (Some(base), _) => crate::apply::http_error::display_url(&cloverdx::url(base, target)),
+            (None, cloverdx::Target::Api(path)) => format!("NEW_SERVER_URL{path}"),
+            (None, cloverdx::Target::Host(path)) => format!("NEW_SERVER_HOST{path}"),
+        }
+    }
+
     fn progress(&self, step: &str, message: impl Into<String>) {
         self.events.emit(&Event::Progress {
             step: step.into(),
@@ -213,7 +236,7 @@ impl CloudRunner {
     async fn wait_healthy(&self, server: &CloverDx, step: &str) -> Result<(), String> {
         let deadline = Instant::now() + self.spec.steps.verify.timeout.std();
         loop {
-            match server.get_status(server.health_path()).await {
+            match server.get_status(server.health()).await {
                 Ok(200) => return Ok(()),
                 Ok(status) => self.progress(step, format!("server answers {status}; waiting")),
                 Err(e) => self.progress(step, format!("server not reachable yet ({e})")),
@@ -232,18 +255,20 @@ impl CloudRunner {
         let mut passed = Vec::new();
         for check in &v.checks {
             let crate::spec::model::Check::Http(path) = check;
+            let target = cloverdx::Target::Host(path.as_str());
+            let shown = server.display(target);
             loop {
-                match server.get_status(path.as_str()).await {
+                match server.get_status(target).await {
                     Ok(s) if (200..300).contains(&s) => {
-                        passed.push(path.to_string());
+                        passed.push(shown.clone());
                         break;
                     }
-                    Ok(s) => self.progress("verify", format!("GET {path}: {s}")),
+                    Ok(s) => self.progress("verify", format!("GET {shown}: {s}")),
                     Err(e) => self.progress("verify", e),
                 }
                 if Instant::now() >= deadline {
                     return Err(format!(
-                        "check GET {path} did not answer 2xx within {}",
+                        "check GET {shown} did not answer 2xx within {}",
                         v.timeout
                     ));
                 }

@@ -70,7 +70,7 @@ async fn aws_secret(arn: &str) -> Result<Secret, String> {
         .map_err(|e| {
             format!(
                 "secretsmanager:GetSecretValue: {}",
-                super::aws::describe_error(&e)
+                super::providers::aws::describe_error(&e)
             )
         })?;
     if let Some(s) = out.secret_string() {

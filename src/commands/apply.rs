@@ -2,19 +2,25 @@
 //! `.cloverlift/<plan>/` so an interrupted apply resumes; the old version always ends resumed.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use super::{Io, exit, load_checked, report_io};
+use crate::apply::changes::Changes;
+use crate::apply::cloverdx::CloverDx;
 use crate::apply::events::{Event, Events, HumanEvents, JsonEvents};
 use crate::apply::executor::{Executor, Outcome, Runner};
 use crate::apply::journal::Journal;
-use crate::apply::runner::CloudRunner;
+use crate::apply::preflight::{self, Report};
+use crate::apply::providers::aws::AwsProvider;
+use crate::apply::runner::{CloudRunner, Provider};
+use crate::apply::summary;
+use crate::plan::step::StepKind;
 use crate::render::{self, TemplateSource};
-use crate::spec::model::{Cloud, Strategy};
+use crate::spec::model::{Cloud, Spec, Strategy};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,9 +54,11 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
     /// Seconds between polls of long waits (snapshots, stacks, health).
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = DEFAULT_POLL_SECONDS)]
     pub poll_seconds: u64,
 }
+
+const DEFAULT_POLL_SECONDS: u64 = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EventFormat {
@@ -64,13 +72,8 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         Err(code) => return code,
     };
     let spec = Arc::new(valid.spec.clone());
-    if spec.cloud != Cloud::Aws || spec.strategy != Strategy::Architecture {
-        let _ = writeln!(
-            io.err,
-            "error[apply::unsupported]: apply drives the architecture strategy on AWS in this build; \
-             for this spec, run `cloverlift render` and deploy the files with your cloud's tools"
-        );
-        return exit::USAGE;
+    if let Err(code) = check_support(&spec, io).and_then(|()| check_urls(args, io)) {
+        return code;
     }
     let source = TemplateSource {
         override_dir: args.templates.clone(),
@@ -82,16 +85,6 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             return exit::USAGE;
         }
     };
-    if let Some(url) = &args.new_server_url
-        && crate::spec::checked::ServerUrl::try_from(url.clone()).is_err()
-    {
-        let _ = writeln!(
-            io.err,
-            "error[apply::new_server_url]: --new-server-url must be https (http only to localhost): \
-             the server password is sent there"
-        );
-        return exit::USAGE;
-    }
     let events: Arc<dyn Events> = match args.format {
         EventFormat::Json => Arc::new(JsonEvents::new(std::io::stdout())),
         EventFormat::Human => Arc::new(HumanEvents::new(std::io::stderr().is_terminal())),
@@ -106,145 +99,224 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             return exit::USAGE;
         }
     };
-    // The journal is tied to the spec and to what it renders (template overrides included).
+    let run = Run {
+        args,
+        spec,
+        plan: &plan,
+        spec_sha256: journal_key(args, &artifacts),
+        spec_dir: args
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".")),
+        artifacts,
+        events,
+    };
+    runtime.block_on(run.execute(io))
+}
+
+/// This build drives the architecture strategy on AWS.
+fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
+    if spec.cloud == Cloud::Aws && spec.strategy == Strategy::Architecture {
+        return Ok(());
+    }
+    let _ = writeln!(
+        io.err,
+        "error[apply::unsupported]: apply drives the architecture strategy on AWS in this build; \
+         for this spec, run `cloverlift render` and deploy the files with your cloud's tools"
+    );
+    Err(exit::USAGE)
+}
+
+/// The URLs given on the command line, before anything else (a dry run included).
+fn check_urls(args: &Args, io: &mut Io) -> Result<(), u8> {
+    if let Some(url) = &args.new_server_url
+        && crate::spec::checked::ServerUrl::try_from(url.clone()).is_err()
+    {
+        let _ = writeln!(
+            io.err,
+            "error[apply::new_server_url]: --new-server-url must be https (http only to localhost): \
+             the server password is sent there"
+        );
+        return Err(exit::USAGE);
+    }
+    if let Some(url) = &args.endpoint_url {
+        let parsed = reqwest::Url::parse(url);
+        if !parsed.is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+            let _ = writeln!(
+                io.err,
+                "error[apply::endpoint_url]: --endpoint-url {url:?} is not an http(s) URL with a host"
+            );
+            return Err(exit::USAGE);
+        }
+    }
+    Ok(())
+}
+
+/// The journal is tied to the spec and to what it renders (template overrides included).
+fn journal_key(args: &Args, artifacts: &render::Artifacts) -> String {
     let mut hasher = Sha256::new();
     hasher.update(std::fs::read(&args.file).unwrap_or_default());
     for (name, text) in &artifacts.files {
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
     }
-    let spec_sha256 = format!("{:x}", hasher.finalize());
-    let spec_dir = args
-        .file
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("."));
-    runtime.block_on(async {
-        let template = artifacts
-            .files
-            .get("cloudformation.yaml")
-            .cloned()
-            .unwrap_or_default();
-        let parameters = artifacts
-            .files
-            .get("cloudformation.parameters.json")
-            .cloned()
-            .unwrap_or_else(|| "[]".into());
-        let poll = Duration::from_secs(args.poll_seconds.max(1));
-        let provider = match crate::apply::aws::AwsProvider::new(
-            Arc::clone(&spec),
-            args.endpoint_url.as_deref(),
-            template,
-            &parameters,
-            Arc::clone(&events),
-            poll,
-        )
-        .await
-        {
-            Ok(p) => p,
+    format!("{:x}", hasher.finalize())
+}
+
+/// One apply, in its phases: preflight, confirmation, journal, execution, summary.
+struct Run<'a> {
+    args: &'a Args,
+    spec: Arc<Spec>,
+    plan: &'a crate::plan::Plan,
+    spec_sha256: String,
+    spec_dir: PathBuf,
+    artifacts: render::Artifacts,
+    events: Arc<dyn Events>,
+}
+
+impl Run<'_> {
+    async fn execute(self, io: &mut Io<'_>) -> u8 {
+        let provider = match self.provider().await {
+            Ok(p) => Arc::new(p),
             Err(e) => {
                 let _ = writeln!(io.err, "error: {e}");
                 return exit::USAGE;
             }
         };
-        // The password is resolved before anything changes; a missing secret stops here.
-        let password = if args.dry_run {
-            String::new()
-        } else {
-            match crate::apply::secrets::resolve(&spec.from.server.password, &spec_dir).await {
-                Ok(s) => match s.text() {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let _ = writeln!(io.err, "error: from.server.password: {e}");
-                        return exit::USAGE;
-                    }
-                },
-                Err(e) => {
-                    let _ = writeln!(io.err, "error: from.server.password: {e}");
-                    return exit::USAGE;
-                }
-            }
-        };
-        let old = match crate::apply::cloverdx::CloverDx::new(
-            spec.from.server.url.as_str(),
-            spec.from.server.username.as_str(),
-            &password,
-            &spec.from.server.endpoints,
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = writeln!(io.err, "error: {e}");
-                return exit::USAGE;
-            }
+        let (report, old) = self.preflight(provider.as_ref()).await;
+        self.events.emit(&Event::Preflight {
+            passed: report.passed(),
+            problems: report.problems.clone(),
+            warnings: report.warnings.clone(),
+            checked: report.checked.clone(),
+        });
+        let Some(old) = old.filter(|_| report.passed()) else {
+            return exit::APPLY_FAILED;
         };
         let runner = Arc::new(CloudRunner {
-            spec: Arc::clone(&spec),
-            spec_dir: spec_dir.clone(),
+            spec: Arc::clone(&self.spec),
+            spec_dir: self.spec_dir.clone(),
             old,
-            new_server_url: args.new_server_url.clone(),
-            provider: Arc::new(provider),
-            events: Arc::clone(&events),
-            poll,
+            new_server_url: self.args.new_server_url.clone(),
+            provider,
+            events: Arc::clone(&self.events),
+            poll: self.poll(),
         });
-        let describe = |events: &dyn Events| {
-            for &ix in &plan.schedule.order {
-                let step = plan.step(ix);
-                events.emit(&Event::Planned {
-                    step: step.id.clone(),
-                    calls: runner.describe(step),
-                });
-            }
-        };
-        if args.dry_run {
-            describe(events.as_ref());
+        if self.args.dry_run {
+            self.describe(runner.as_ref());
             return exit::OK;
         }
-        match runner.provider.preflight().await {
-            Ok(report) => {
-                for w in report["warnings"].as_array().into_iter().flatten() {
-                    let _ = writeln!(io.err, "warning: {}", w.as_str().unwrap_or_default());
-                }
+        if let Err(code) = self.confirm(runner.as_ref(), io) {
+            return code;
+        }
+        self.apply(runner, io).await
+    }
+
+    fn poll(&self) -> Duration {
+        Duration::from_secs(self.args.poll_seconds.max(1))
+    }
+
+    async fn provider(&self) -> Result<AwsProvider, String> {
+        let file = |name: &str, default: &str| {
+            self.artifacts
+                .files
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| default.to_owned())
+        };
+        AwsProvider::new(
+            Arc::clone(&self.spec),
+            self.args.endpoint_url.as_deref(),
+            file("cloudformation.yaml", ""),
+            &file("cloudformation.parameters.json", "[]"),
+            Arc::clone(&self.events),
+            self.poll(),
+        )
+        .await
+    }
+
+    /// Everything the run needs, proven with read-only calls before the first change; every
+    /// problem is reported, not just the first. Gives the old server's client when its
+    /// password resolved.
+    async fn preflight(&self, provider: &AwsProvider) -> (Report, Option<CloverDx>) {
+        let mut report = Report::default();
+        let password = preflight::password(&self.spec, &self.spec_dir, &mut report).await;
+        preflight::license(&self.spec, &self.spec_dir, &mut report).await;
+        let server = &self.spec.from.server;
+        let old = match password.map(|p| {
+            CloverDx::new(
+                server.url.as_str(),
+                server.username.as_str(),
+                &p,
+                &server.endpoints,
+            )
+        }) {
+            Some(Ok(old)) => Some(old),
+            Some(Err(e)) => {
+                report.problem(format!("the old server's client: {e}"));
+                None
             }
+            None => None,
+        };
+        if let Some(old) = &old {
+            let pausing = self.plan.find(StepKind::Pause.id()).is_some();
+            preflight::old_server(old, pausing, &mut report).await;
+        }
+        report.extend(Provider::preflight(provider).await);
+        (report, old)
+    }
+
+    fn describe(&self, runner: &CloudRunner) {
+        for &ix in &self.plan.schedule.order {
+            let step = self.plan.step(ix);
+            self.events.emit(&Event::Planned {
+                step: step.id.clone(),
+                calls: runner.describe(step),
+            });
+        }
+    }
+
+    /// `--yes`, or a "y" on a terminal.
+    fn confirm(&self, runner: &CloudRunner, io: &mut Io) -> Result<(), u8> {
+        if self.args.yes {
+            return Ok(());
+        }
+        if !std::io::stdin().is_terminal() {
+            let _ = writeln!(
+                io.err,
+                "error[apply::confirm]: refusing to apply without --yes: no terminal to ask on"
+            );
+            return Err(exit::USAGE);
+        }
+        self.describe(runner);
+        let _ = write!(io.err, "apply plan {} now? [y/N] ", self.spec.name);
+        let _ = io.err.flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            Ok(())
+        } else {
+            let _ = writeln!(io.err, "nothing applied");
+            Err(exit::USAGE)
+        }
+    }
+
+    async fn apply(&self, runner: Arc<CloudRunner>, io: &mut Io<'_>) -> u8 {
+        let dir = self.state_dir().join(self.spec.name.as_str());
+        let (journal, history) = match Journal::open(
+            &dir,
+            self.spec.name.as_str(),
+            &self.spec_sha256,
+            self.args.resume,
+        ) {
+            Ok(j) => j,
             Err(e) => {
-                let _ = writeln!(
-                    io.err,
-                    "error[apply::preflight]: {e}\n  nothing was changed: the old server was not paused"
-                );
-                return exit::APPLY_FAILED;
-            }
-        }
-        if !args.yes {
-            if !std::io::stdin().is_terminal() {
-                let _ = writeln!(
-                    io.err,
-                    "error[apply::confirm]: refusing to apply without --yes: no terminal to ask on"
-                );
+                report_io(io, e);
                 return exit::USAGE;
             }
-            describe(events.as_ref());
-            let _ = write!(io.err, "apply plan {} now? [y/N] ", spec.name);
-            let _ = io.err.flush();
-            let mut answer = String::new();
-            let _ = std::io::stdin().read_line(&mut answer);
-            if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                let _ = writeln!(io.err, "nothing applied");
-                return exit::USAGE;
-            }
-        }
-        let dir = args
-            .state_dir
-            .clone()
-            .unwrap_or_else(|| spec_dir.join(".cloverlift"))
-            .join(spec.name.as_str());
-        let (journal, history) =
-            match Journal::open(&dir, spec.name.as_str(), &spec_sha256, args.resume) {
-                Ok(j) => j,
-                Err(e) => {
-                    report_io(io, e);
-                    return exit::USAGE;
-                }
-            };
-        let journal_path = journal.path().display().to_string();
+        };
+        let journal_path = journal.path().to_path_buf();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let signals = Signals::listen();
         tokio::spawn(async move {
@@ -252,15 +324,15 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             let _ = stop_tx.send(true);
         });
         let executor = Executor {
-            plan: &plan,
+            plan: self.plan,
             runner: runner as Arc<dyn Runner>,
             journal: Arc::new(Mutex::new(journal)),
             history,
-            events: events.as_ref(),
+            events: self.events.as_ref(),
             stop: stop_rx,
         };
         let outcome = executor.run().await;
-        events.emit(&Event::Done {
+        self.events.emit(&Event::Done {
             outcome: if outcome.succeeded {
                 "succeeded".into()
             } else if outcome.interrupted {
@@ -270,14 +342,91 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             },
             downtime_seconds: outcome.downtime_seconds,
         });
-        summarize(
-            &outcome,
-            &spec.name.to_string(),
-            &args.file,
-            &journal_path,
-            io,
-        )
-    })
+        if outcome.succeeded {
+            return exit::OK;
+        }
+        self.summarize(&outcome, &journal_path, io);
+        exit::APPLY_FAILED
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| self.spec_dir.join(".cloverlift"))
+    }
+
+    fn summarize(&self, outcome: &Outcome, journal: &Path, io: &mut Io) {
+        let changes = Changes::read(journal).unwrap_or_default();
+        let from = self.spec.from.aws.as_ref();
+        let resume = self.resume_command();
+        let journal = journal.display().to_string();
+        let cx = summary::Context {
+            plan: self.spec.name.as_str(),
+            journal: &journal,
+            resume_command: &resume,
+            region: from.map(|f| f.region.as_str()),
+            old_instance: from.map(|f| f.instance_id.as_str()),
+            allocation: from.and_then(|f| f.elastic_ip.as_ref()).map(|a| a.as_str()),
+        };
+        summary::write(io.err, outcome, &changes, &cx);
+    }
+
+    /// The command that continues this run, as typed: every option that changes where the
+    /// journal is, what is called or how it is reported, shell-quoted where needed.
+    fn resume_command(&self) -> String {
+        let a = self.args;
+        let mut words: Vec<String> = vec![
+            "cloverlift".into(),
+            "apply".into(),
+            a.file.display().to_string(),
+            "--resume".into(),
+        ];
+        let mut option = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                words.push(name.into());
+                words.push(v);
+            }
+        };
+        option(
+            "--state-dir",
+            a.state_dir.as_ref().map(|d| d.display().to_string()),
+        );
+        option("--endpoint-url", a.endpoint_url.clone());
+        option("--new-server-url", a.new_server_url.clone());
+        option(
+            "--templates",
+            a.templates.as_ref().map(|d| d.display().to_string()),
+        );
+        option(
+            "--poll-seconds",
+            (a.poll_seconds != DEFAULT_POLL_SECONDS).then(|| a.poll_seconds.to_string()),
+        );
+        if a.format == EventFormat::Json {
+            words.extend(["--format".into(), "json".into()]);
+        }
+        if a.yes {
+            words.push("--yes".into());
+        }
+        words
+            .iter()
+            .map(|w| quoted(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A word as a POSIX shell reads it back: bare when it holds nothing special.
+fn quoted(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        crate::render::escape::shell_word(word)
+    }
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP (a dropped SSH session), registered before the executor starts
@@ -344,66 +493,4 @@ async fn futures_select_all<F: std::future::Future<Output = ()> + Unpin>(mut fut
         std::task::Poll::Pending
     })
     .await
-}
-
-/// What was done and not, and how to go on: resume, or roll back.
-fn summarize(
-    outcome: &Outcome,
-    name: &str,
-    spec: &std::path::Path,
-    journal: &str,
-    io: &mut Io,
-) -> u8 {
-    if outcome.succeeded {
-        return exit::OK;
-    }
-    let _ = writeln!(io.err, "\napply of plan {name} did not complete.");
-    let _ = writeln!(io.err, "  done:     {}", list(&outcome.finished));
-    for (step, error) in &outcome.failed {
-        let _ = writeln!(io.err, "  failed:   {step}: {error}");
-    }
-    let _ = writeln!(io.err, "  not run:  {}", list(&outcome.not_run));
-    if outcome.compensation_failed.is_empty() {
-        if outcome.finished.iter().any(|s| s == "pause")
-            || outcome.finished.iter().any(|s| s == "resume")
-        {
-            let _ = writeln!(
-                io.err,
-                "  the old server runs and is resumed (its schedules and listeners are re-enabled)"
-            );
-        } else if outcome.finished.iter().any(|s| s == "pause") {
-            let _ = writeln!(
-                io.err,
-                "  ATTENTION: the old server is paused; run with --resume"
-            );
-        } else {
-            let _ = writeln!(io.err, "  the old server was not touched");
-        }
-    } else {
-        for (step, error) in &outcome.compensation_failed {
-            let _ = writeln!(
-                io.err,
-                "  ATTENTION: {step} failed ({error}): the old server may still be paused"
-            );
-        }
-    }
-    let _ = writeln!(io.err, "  journal:  {journal}");
-    let _ = writeln!(
-        io.err,
-        "  to continue: cloverlift apply {} --resume",
-        spec.display()
-    );
-    let _ = writeln!(
-        io.err,
-        "  to roll back: aws cloudformation delete-stack --stack-name {name} (the old deployment is unchanged)"
-    );
-    exit::APPLY_FAILED
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "-".into()
-    } else {
-        items.join(", ")
-    }
 }

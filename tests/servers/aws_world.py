@@ -3,6 +3,11 @@
   aws_world.py seed ENDPOINT     creates a VPC and subnet, the old instance with its data volume,
                                  the RDS system database and an Elastic IP on the old instance;
                                  prints their ids as JSON
+  aws_world.py delete-db ENDPOINT DB
+                                 deletes a DB instance (a resource that disappears after the
+                                 preflight, from a hook)
+  aws_world.py stop-instance ENDPOINT INSTANCE
+                                 stops an instance
   aws_world.py inspect ENDPOINT  prints what the tests assert on: instances, volumes, snapshots,
                                  DB instances and snapshots, addresses, stacks, change sets
 """
@@ -91,5 +96,15 @@ def inspect(endpoint):
     print(json.dumps(out, default=str))
 
 
+def delete_db(endpoint, db):
+    _, rds, _ = clients(endpoint)
+    rds.delete_db_instance(DBInstanceIdentifier=db, SkipFinalSnapshot=True)
+
+
+def stop_instance(endpoint, instance):
+    ec2, _, _ = clients(endpoint)
+    ec2.stop_instances(InstanceIds=[instance])
+
+
 if __name__ == "__main__":
-    {"seed": seed, "inspect": inspect}[sys.argv[1]](sys.argv[2])
+    {"seed": seed, "inspect": inspect, "delete-db": delete_db, "stop-instance": stop_instance}[sys.argv[1]](*sys.argv[2:])

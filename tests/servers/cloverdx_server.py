@@ -1,9 +1,15 @@
 """A local CloverDX Server API double for the apply tests: no emulator of CloverDX exists, so
-this follows the documented protocol of the parts apply uses.
+this follows the documented protocol of the parts apply uses, and is as strict as the server:
+only these paths exist (404 otherwise), each with its method (405 and `Allow` otherwise). Every
+request is recorded (method, path, query) for the tests to assert the exact sequence.
 
-- Basic authentication on every request (401 with `WWW-Authenticate: Basic` otherwise), and
-  the `X-Requested-By` header that CloverDX's CSRF protection requires on API calls
-  (requests without it are refused).
+- The API paths need basic authentication (401 with `WWW-Authenticate: Basic` otherwise) and
+  the `X-Requested-By` header that CloverDX's CSRF protection requires (400 otherwise). The
+  health page and the web application's entry page are public, as on the server (load
+  balancers and Docker's HEALTHCHECK call the health page without credentials).
+- Bodies: the import takes the configuration XML (`application/octet-stream` or XML types;
+  415 otherwise, 400 for XML that does not parse); the license PUT takes
+  `application/octet-stream` (415 otherwise) and a non-empty body (400 otherwise).
 - GET  /clover/api/rest/v1/server/configuration/export?include=schedules&include=eventListeners
   answers the server configuration XML (namespace http://cloveretl.com/server/data), each
   schedule and event listener with its `enabled` attribute.
@@ -13,7 +19,7 @@ this follows the documented protocol of the parts apply uses.
 - GET  /clover/simpleHttpApi/server_jobs lists running run ids, one per line.
 - PUT  /clover/api/rest/v1/server/license stores the license (the request body).
 - GET  /clover/accessibilityTest.jsp: 200 when healthy, 503 `SUSPENDED` when suspended.
-- GET  /clover/ and other paths under /clover/: 200.
+- GET  /clover/ (the web application's entry page): 200.
 
 Test control (not part of CloverDX): GET /__test__/state returns the server's state as JSON;
 POST /__test__/configure sets `running_jobs`, `fail` (path -> status), `latency` (seconds),
@@ -47,7 +53,19 @@ STATE = {
     "latency": 0.0,
     "suspended": False,
     "imports": 0,
+    "requests": [],    # [{"method", "path", "query"}], in arrival order
 }
+
+# path -> (methods, needs credentials)
+ROUTES = {
+    "/clover/api/rest/v1/server/configuration/export": ({"GET"}, True),
+    "/clover/api/rest/v1/server/configuration/import": ({"POST"}, True),
+    "/clover/simpleHttpApi/server_jobs": ({"GET"}, True),
+    "/clover/api/rest/v1/server/license": ({"PUT"}, True),
+    "/clover/accessibilityTest.jsp": ({"GET"}, False),
+    "/clover/": ({"GET"}, False),
+}
+XML_TYPES = {"application/octet-stream", "application/xml", "text/xml"}
 
 
 def export_xml():
@@ -114,6 +132,9 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def content_type(self):
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
     def handle_any(self, method):
         url = urlparse(self.path)
         query = parse_qs(url.query)
@@ -125,36 +146,53 @@ class Handler(BaseHTTPRequestHandler):
                     STATE.update(json.loads(self.body() or b"{}"))
                     return self.reply(200, "ok")
             return self.reply(404, "no such test endpoint")
+        with LOCK:
+            STATE["requests"].append({"method": method, "path": url.path, "query": url.query})
         if STATE["latency"]:
             time.sleep(STATE["latency"])
-        if not self.authorized():
+        route = ROUTES.get(url.path)
+        if route is None:
+            return self.error(404, "NOT_FOUND", url.path)
+        methods, private = route
+        if method not in methods:
+            self.body()
+            return self.reply(405, "Method Not Allowed", headers={"Allow": ", ".join(sorted(methods))})
+        if private and not self.authorized():
             return
         with LOCK:
             failing = STATE["fail"].get(url.path)
             if failing:
                 return self.error(int(failing), "INJECTED", f"injected failure of {url.path}")
-            if url.path == "/clover/api/rest/v1/server/configuration/export" and method == "GET":
+            if url.path == "/clover/api/rest/v1/server/configuration/export":
                 return self.reply(200, export_xml(), "application/xml")
-            if url.path == "/clover/api/rest/v1/server/configuration/import" and method == "POST":
+            if url.path == "/clover/api/rest/v1/server/configuration/import":
+                if self.content_type() not in XML_TYPES:
+                    self.body()
+                    return self.error(415, "UNSUPPORTED_MEDIA_TYPE", self.content_type())
                 body = self.body()
+                try:
+                    ET.fromstring(body)
+                except ET.ParseError as e:
+                    return self.error(400, "BAD_XML", str(e))
                 if query.get("dryRun", ["true"])[0] == "false":
-                    try:
-                        import_xml(body)
-                    except ET.ParseError as e:
-                        return self.error(400, "BAD_XML", str(e))
+                    import_xml(body)
                 return self.reply(200, "<importResult/>", "application/xml")
-            if url.path == "/clover/simpleHttpApi/server_jobs" and method == "GET":
+            if url.path == "/clover/simpleHttpApi/server_jobs":
                 return self.reply(200, "\n".join(STATE["running_jobs"]))
-            if url.path == "/clover/api/rest/v1/server/license" and method == "PUT":
-                STATE["license"] = self.body().decode("utf-8", "replace")
+            if url.path == "/clover/api/rest/v1/server/license":
+                if self.content_type() != "application/octet-stream":
+                    self.body()
+                    return self.error(415, "UNSUPPORTED_MEDIA_TYPE", self.content_type())
+                body = self.body()
+                if not body:
+                    return self.error(400, "EMPTY_LICENSE", "the request body holds no license")
+                STATE["license"] = body.decode("utf-8", "replace")
                 return self.reply(200, "")
-            if url.path == "/clover/accessibilityTest.jsp" and method == "GET":
+            if url.path == "/clover/accessibilityTest.jsp":
                 if STATE["suspended"]:
                     return self.reply(503, "SUSPENDED")
                 return self.reply(200, "OK")
-            if url.path.startswith("/clover/") and method == "GET":
-                return self.reply(200, "<html>CloverDX</html>", "text/html")
-        return self.error(404, "NOT_FOUND", url.path)
+            return self.reply(200, "<html>CloverDX</html>", "text/html")
 
     def do_GET(self):
         self.handle_any("GET")
@@ -164,6 +202,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self.handle_any("PUT")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
 
 
 def main():

@@ -5,6 +5,9 @@
 //! point it elsewhere (moto in the tests). Old resources are only ever read here, except the
 //! Elastic IP that `move-address` moves on request.
 
+pub mod network;
+mod preflight;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,10 +17,11 @@ use aws_sdk_ec2 as ec2;
 use aws_sdk_rds as rds;
 use serde_json::{Value, json};
 
-use super::aws_network;
-use super::events::{Event, Events};
-use super::executor::{StepContext, StepFuture};
-use super::runner::Provider;
+use self::network as aws_network;
+use crate::apply::events::{Event, Events};
+use crate::apply::executor::{StepContext, StepFuture};
+use crate::apply::preflight::PreflightFuture;
+use crate::apply::runner::Provider;
 use crate::plan::step::StepKind;
 use crate::spec::model::{FromAws, Spec};
 
@@ -41,6 +45,7 @@ pub struct AwsProvider {
     ec2: ec2::Client,
     rds: rds::Client,
     cfn: cfn::Client,
+    sts: aws_sdk_sts::Client,
     /// The rendered CloudFormation template and the parameters the spec gives.
     template: String,
     known_parameters: Vec<(String, String)>,
@@ -82,6 +87,7 @@ impl AwsProvider {
             ec2: ec2::Client::new(&config),
             rds: rds::Client::new(&config),
             cfn: cfn::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
             spec,
             template,
             known_parameters,
@@ -128,7 +134,7 @@ impl AwsProvider {
                 let id = format!(
                     "cloverlift-{}-{}",
                     name.trim_end_matches('-'),
-                    super::clock::now_secs() as u64
+                    crate::apply::clock::now_secs() as u64
                 );
                 cx.note(json!({ "snapshot": id }))?;
                 id
@@ -177,7 +183,11 @@ impl AwsProvider {
         let run = match earlier {
             Some(run) => run,
             None => {
-                let run = format!("{}-{}", self.spec.name, super::clock::now_secs() as u64);
+                let run = format!(
+                    "{}-{}",
+                    self.spec.name,
+                    crate::apply::clock::now_secs() as u64
+                );
                 cx.note(json!({ "run": run }))?;
                 run
             }
@@ -323,78 +333,6 @@ impl AwsProvider {
         Ok(out.security_groups().to_vec())
     }
 
-    /// Before anything changes: the new server must not carry a security group the old system
-    /// database admits (it would reach the old database if its datasource were not rewritten).
-    /// An admitted network that contains the new subnet is only warned about: the boot guard
-    /// is then the only thing keeping the new server off the old database.
-    async fn preflight(&self) -> Result<Value, String> {
-        let from = self.from()?;
-        let to = self
-            .spec
-            .to
-            .aws
-            .as_ref()
-            .ok_or("the spec has no to.aws block")?;
-        let dbs = self
-            .rds
-            .describe_db_instances()
-            .db_instance_identifier(from.db_instance.as_str())
-            .send()
-            .await
-            .map_err(|e| format!("rds:DescribeDBInstances: {}", describe_error(&e)))?;
-        let db = dbs
-            .db_instances()
-            .first()
-            .ok_or_else(|| format!("the DB instance {} does not exist", from.db_instance))?;
-        let port = db.endpoint().and_then(|e| e.port()).unwrap_or(5432);
-        let group_ids: Vec<String> = db
-            .vpc_security_groups()
-            .iter()
-            .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
-            .collect();
-        let admitted = aws_network::admitted(&self.security_groups(group_ids).await?, port);
-        let new_groups: Vec<&str> = to
-            .security_group_ids
-            .iter()
-            .flatten()
-            .map(|g| g.as_str())
-            .collect();
-        for a in &admitted {
-            if let aws_network::Admits::Group { source, .. } = a
-                && new_groups.contains(&source.as_str())
-            {
-                return Err(format!(
-                    "to.aws.security_group_ids names {source}, which the old system database {} admits on port {port} ({a}): the new server could reach the old database; give it groups the old database does not admit, or leave security_group_ids out so the template creates its own",
-                    from.db_instance
-                ));
-            }
-        }
-        let subnets = self
-            .ec2
-            .describe_subnets()
-            .subnet_ids(to.subnet_id.as_str())
-            .send()
-            .await
-            .map_err(|e| format!("ec2:DescribeSubnets: {}", describe_error(&e)))?;
-        let subnet_cidr = subnets
-            .subnets()
-            .first()
-            .and_then(|s| s.cidr_block())
-            .and_then(aws_network::Ipv4Net::parse);
-        let mut warnings = Vec::new();
-        for a in &admitted {
-            if let (aws_network::Admits::Cidr { cidr, .. }, Some(subnet)) = (a, subnet_cidr)
-                && aws_network::Ipv4Net::parse(cidr).is_some_and(|net| net.contains(subnet))
-            {
-                warnings.push(format!(
-                    "the old system database {} admits the new server's subnet {} on port {port} ({a}); only the boot guard keeps the new server off it",
-                    from.db_instance, to.subnet_id
-                ));
-            }
-        }
-        Ok(json!({ "warnings": warnings }))
-    }
-
     /// Reads what only the running deployment knows: the subnet's VPC and zone, the network
     /// the old server admits on HTTPS, the old database's subnet group and Multi-AZ setting,
     /// and the old data volume's size.
@@ -527,7 +465,7 @@ impl AwsProvider {
             }
         } else {
             let parameters = self.discover(cx).await?;
-            let change_set = format!("cloverlift-{}", super::clock::now_secs() as u64);
+            let change_set = format!("cloverlift-{}", crate::apply::clock::now_secs() as u64);
             let mut req = self
                 .cfn
                 .create_change_set()
@@ -876,7 +814,7 @@ impl Provider for AwsProvider {
         })
     }
 
-    fn preflight(&self) -> StepFuture<'_> {
+    fn preflight(&self) -> PreflightFuture<'_> {
         Box::pin(self.preflight())
     }
 
