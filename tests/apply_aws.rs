@@ -474,6 +474,7 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
         "the new group admits what the old server's group admits on 443, not the VPC"
     );
     assert_eq!(params["MultiAZ"], "false", "the old database's setting");
+    assert_eq!(params["SshCidr"], "10.20.0.0/16", "SSH only from the VPC");
     let moved_ip = after["addresses"]
         .as_array()
         .into_iter()

@@ -130,7 +130,12 @@ fn terraform_keeps_the_restore_working_and_the_network_closed() {
         vm["lifecycle"]["ignore_changes"],
         serde_json::json!(["metadata[\"cloverlift-database-restored\"]"])
     );
-    assert!(vm["metadata"].get("startup-script").is_none());
+    assert!(
+        vm["metadata"]["startup-script"]
+            .as_str()
+            .is_some_and(|s| s.contains("the boot guard never ran")),
+        "the fallback for images without cloud-init"
+    );
     let qa = tempfile::tempdir().expect("tempdir");
     assert_eq!(
         render_to("plans/gcp-existing-snapshots.yaml", qa.path(), &[]).code,

@@ -161,6 +161,21 @@ fn gcp_dm_user_data(files: &BTreeMap<String, String>, name: &str) -> String {
     )
 }
 
+/// Google Cloud's startup script, from main.tf.json, read back as Terraform reads it.
+fn gcp_startup_script(files: &BTreeMap<String, String>) -> String {
+    let doc: serde_json::Value = serde_json::from_str(&files["main.tf.json"]).expect("JSON");
+    let vm = &doc["resource"]["google_compute_instance"]["server"];
+    let text = vm["metadata"]["startup-script"]
+        .as_str()
+        .expect("startup-script");
+    text.replace(
+        "${google_sql_database_instance.database.public_ip_address}",
+        NEW_HOST,
+    )
+    .replace("$${", "${")
+    .replace("%%{", "%{")
+}
+
 /// Every boot guard render emits, with where it came from.
 fn boot_guards() -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -230,9 +245,46 @@ fn ssm_body(files: &BTreeMap<String, String>, params: &[(&str, &str)]) -> String
         .map(|l| format!("{}\n", l.as_scalar().expect("a line").text))
         .collect();
     for (name, value) in params {
+        ssm_accepts(&t, name, value);
         body = body.replace(&format!("{{{{ {name} }}}}"), value);
     }
     body
+}
+
+/// SSM refuses a `send-command` whose parameter is outside the document's `allowedValues` or
+/// `allowedPattern`; the tests send only what SSM would let through.
+fn ssm_accepts(t: &cloverlift::spec::node::Node, name: &str, value: &str) {
+    let param = [
+        "Resources",
+        "UpgradeDocument",
+        "Properties",
+        "Content",
+        "parameters",
+        name,
+    ];
+    let at = |key: &str| t.lookup(&[&param[..], &[key]].concat());
+    if let Some(cloverlift::spec::node::Node {
+        kind: cloverlift::spec::node::Kind::Seq(values),
+        ..
+    }) = at("allowedValues")
+    {
+        let allowed: Vec<&str> = values
+            .iter()
+            .filter_map(|v| v.as_scalar().map(|s| s.text.as_str()))
+            .collect();
+        assert!(
+            allowed.contains(&value),
+            "SSM refuses {name}={value}: not in {allowed:?}"
+        );
+    }
+    if let Some(pattern) = at("allowedPattern").and_then(|n| n.as_scalar()) {
+        let re = regex_lite::Regex::new(&pattern.text).expect("a pattern SSM reads");
+        assert!(
+            re.is_match(value),
+            "SSM refuses {name}={value}: not {}",
+            pattern.text
+        );
+    }
 }
 
 /// The Azure run command: its script, and its named and protected parameters.
@@ -310,6 +362,11 @@ fn every_rendered_script_is_shellcheck_clean_and_parses_in_its_shell() {
         shellcheck(&label, body, "bash");
         parses_with(&label, body, "bash");
     }
+    for plan in ["gcp-prod", "gcp-existing-snapshots"] {
+        let script = gcp_startup_script(&render(plan, OutputFormat::Native));
+        shellcheck(&format!("{plan} startup-script"), &script, "bash");
+        parses_with(&format!("{plan} startup-script"), &script, "bash");
+    }
     for plan in ["aws-war", "azure-war"] {
         let files = render(plan, OutputFormat::Native);
         shellcheck(
@@ -326,7 +383,11 @@ fn every_rendered_script_is_shellcheck_clean_and_parses_in_its_shell() {
     let aws = render("aws-war", OutputFormat::Native);
     let body = ssm_body(
         &aws,
-        &[("action", "stop"), ("warUrl", ""), ("warSha256", "0")],
+        &[
+            ("action", "stop"),
+            ("warUrl", ""),
+            ("warSha256", &"0".repeat(64)),
+        ],
     );
     assert!(
         !body.starts_with("#!"),
@@ -427,7 +488,20 @@ impl Boot {
 /// Boots `user_data` `boots` times with the data disk's fragment `fragment` (none: missing)
 /// and the shims steered by `env`.
 fn boot(user_data: &str, fragment: Option<&str>, env: &[(&str, &str)], boots: u32) -> Boot {
+    boot_in(user_data, fragment, env, boots, None)
+}
+
+fn boot_in(
+    user_data: &str,
+    fragment: Option<&str>,
+    env: &[(&str, &str)],
+    boots: u32,
+    startup: Option<&str>,
+) -> Boot {
     let work = tempfile::tempdir().expect("tempdir");
+    if let Some(text) = startup {
+        std::fs::write(work.path().join("startup.sh"), text).expect("startup script");
+    }
     let conf = work.path().join("disk/conf");
     std::fs::create_dir_all(&conf).expect("disk");
     if let Some(text) = fragment {
@@ -441,6 +515,7 @@ fn boot(user_data: &str, fragment: Option<&str>, env: &[(&str, &str)], boots: u3
         .arg(work.path())
         .arg(boots.to_string())
         .envs(env.iter().copied())
+        .envs(startup.map(|_| ("SANDBOX_STARTUP_SCRIPT", "/mnt/startup.sh")))
         .output()
         .expect("run the boot sandbox");
     assert!(
@@ -456,6 +531,17 @@ fn boot(user_data: &str, fragment: Option<&str>, env: &[(&str, &str)], boots: u3
         fragment: std::fs::read_to_string(conf.join("server_fragment.xml")).ok(),
         work,
     }
+}
+
+/// [`boot`] with Google's startup script run after the final stage.
+fn boot_with_startup(user_data: &str, startup: &str, env: &[(&str, &str)], boots: u32) -> Boot {
+    boot_in(
+        user_data,
+        Some(&fragment(OLD_HOST)),
+        env,
+        boots,
+        Some(startup),
+    )
 }
 
 /// One boot guard per cloud (and per Google Cloud format): they differ in what they wait for.
@@ -491,25 +577,24 @@ fn first_boot_starts_clover_only_after_the_datasource_names_the_new_database() {
         run.never_started_against_the_old_database();
         assert_eq!(run.phase(1, "boothook"), "0", "{cloud}: {}", run.console);
         assert_eq!(
-            run.phase(1, "systemd-start"),
-            "1",
-            "{cloud}: systemd finds clover masked"
-        );
-        assert_eq!(
             run.phase(1, "per-boot:cloverlift-datasource-guard"),
             "0",
             "{cloud}: {}",
             run.console
         );
+        let systemd: Vec<&str> = run
+            .calls_of(1)
+            .into_iter()
+            .filter(|c| !c.starts_with("curl "))
+            .collect();
         assert_eq!(
-            run.starts(),
-            [NEW_HOST],
-            "{cloud}: started once, by the guard"
-        );
-        assert_eq!(
-            run.calls_of(1).first().copied(),
-            Some("script mask"),
-            "{cloud}: masking is the first thing on the machine"
+            systemd,
+            [
+                "script daemon-reload",
+                "systemd start skipped-condition /run/cloverlift/datasource-verified",
+                &format!("script start hosts={NEW_HOST}"),
+            ],
+            "{cloud}: held from the boothook on, systemd skips clover, the guard starts it"
         );
         let after = run.fragment.as_deref().expect("fragment");
         assert_eq!(after, fragment(NEW_HOST), "{cloud}: only the host changed");
@@ -573,11 +658,8 @@ fn later_boots_never_stop_an_upgraded_server() {
                 .collect();
             assert_eq!(
                 of_boot,
-                [
-                    format!("systemd start hosts={NEW_HOST}").as_str(),
-                    "script unmask"
-                ],
-                "{cloud} boot {boot}: no mask, no stop, systemd starts clover: {console}"
+                [format!("systemd start hosts={NEW_HOST}").as_str()],
+                "{cloud} boot {boot}: retired: no hold, no stop, systemd starts clover: {console}"
             );
         }
         assert!(
@@ -605,8 +687,11 @@ fn a_data_disk_that_never_mounts_leaves_clover_masked_and_says_why() {
             run.console
         );
         assert!(
-            !run.calls.iter().any(|c| c.contains("unmask")),
-            "{cloud}: stays masked"
+            run.calls
+                .iter()
+                .any(|c| c.starts_with("systemd start skipped-condition")),
+            "{cloud}: systemd skips clover: {:?}",
+            run.calls
         );
     }
 }
@@ -674,7 +759,7 @@ fn a_clover_started_before_the_guard_is_stopped() {
     );
     let calls = run.calls_of(1);
     let at = |c: &str| calls.iter().position(|x| *x == c).expect(c);
-    assert!(at("script mask") < at("script stop"), "{calls:?}");
+    assert!(at("script daemon-reload") < at("script stop"), "{calls:?}");
     assert!(
         run.console.contains("WARNING: clover was already running"),
         "{}",
@@ -732,11 +817,167 @@ fn google_cloud_waits_for_the_restore_boundedly_and_loudly() {
     assert_eq!(never.fragment.as_deref(), Some(fragment(NEW_HOST).as_str()));
 }
 
+/// On Google Cloud, an image without cloud-init never runs the guard: the startup script then
+/// stops clover loudly; with cloud-init it stays out of the way, on every boot.
+#[test]
+fn google_cloud_stops_clover_when_the_guard_never_ran() {
+    if !sandbox_available() {
+        return;
+    }
+    let files = render("gcp-prod", OutputFormat::Native);
+    let guard = gcp_terraform_user_data(&files);
+    let startup = gcp_startup_script(&files);
+    // No cloud-init: systemd starts clover (against the old database: the damage this limits),
+    // then the guest agent's startup script stops it and says why.
+    let run = boot_with_startup(&guard, &startup, &[("SANDBOX_NO_CLOUD_INIT", "yes")], 1);
+    assert_eq!(run.phase(1, "startup-script"), "1");
+    assert!(
+        run.console.contains("the boot guard never ran"),
+        "{}",
+        run.console
+    );
+    let calls = run.calls_of(1);
+    assert_eq!(calls.last().copied(), Some("script stop"), "{calls:?}");
+    // With cloud-init: the guard holds and then starts clover; the startup script does nothing.
+    let run = boot_with_startup(&guard, &startup, &[("SANDBOX_RESTORED_AFTER", "1")], 2);
+    assert_eq!(run.phase(1, "startup-script"), "0", "{}", run.console);
+    assert_eq!(run.phase(2, "startup-script"), "0", "{}", run.console);
+    assert!(
+        !run.calls.iter().any(|c| c.ends_with(" stop")),
+        "{:?}",
+        run.calls
+    );
+    run.never_started_against_the_old_database();
+}
+
+#[test]
+fn a_guard_that_cannot_hold_clover_masks_it_and_fails() {
+    if !sandbox_available() {
+        return;
+    }
+    let (_, script) = guards_by_cloud().remove(0);
+    let run = boot(
+        &script,
+        Some(&fragment(OLD_HOST)),
+        &[("SANDBOX_FAIL", "daemon-reload")],
+        1,
+    );
+    run.never_started_against_the_old_database();
+    assert!(run.starts().is_empty(), "{:?}", run.calls);
+    assert_eq!(run.phase(1, "boothook"), "1");
+    assert!(
+        run.calls.contains(&"script mask".to_owned()),
+        "{:?}",
+        run.calls
+    );
+    assert!(
+        run.calls
+            .contains(&"systemd start refused-masked".to_owned()),
+        "{:?}",
+        run.calls
+    );
+    assert!(
+        run.console
+            .contains("FAILED: could not make systemd hold clover"),
+        "{}",
+        run.console
+    );
+}
+
+#[test]
+fn a_deployment_that_lost_the_database_address_holds_clover() {
+    if !sandbox_available() {
+        return;
+    }
+    // The address never filled in (a broken template override): the guard still holds first.
+    let files = render("aws-prod", OutputFormat::Native);
+    let script = files["boot-guard.sh"].replace(cloverlift::render::boot::DB_HOST_MARKER, "");
+    let run = boot(&script, Some(&fragment(OLD_HOST)), &[], 1);
+    assert!(run.starts().is_empty(), "{:?}", run.calls);
+    assert_eq!(run.phase(1, "boothook"), "1");
+    assert_eq!(
+        run.calls_of(1).first().copied(),
+        Some("script daemon-reload")
+    );
+    assert!(
+        run.console.contains("is not a host name or IPv4 address"),
+        "{}",
+        run.console
+    );
+}
+
+#[test]
+fn several_hosts_in_one_url_are_refused_and_similar_hosts_are_not_confused() {
+    if !sandbox_available() {
+        return;
+    }
+    let (_, script) = guards_by_cloud().remove(0);
+    let multi = fragment(OLD_HOST).replace(
+        &format!("{OLD_HOST}:5432"),
+        &format!("{OLD_HOST}:5432,standby.example.internal:5432"),
+    );
+    let run = boot(&script, Some(&multi), &[], 1);
+    assert!(run.starts().is_empty(), "{:?}", run.calls);
+    assert!(
+        run.console
+            .contains("names several hosts in one jdbc:postgresql URL"),
+        "{}",
+        run.console
+    );
+    // The old host is a prefix of the new one: that is no trace of the old host.
+    let similar = script.replace(&format!("'{NEW_HOST}'"), "'10.0.0.50'");
+    let run = boot(&similar, Some(&fragment("10.0.0.5")), &[], 1);
+    assert_eq!(run.starts(), ["10.0.0.50"], "{}", run.console);
+}
+
+#[test]
+fn a_retired_guard_leaves_a_later_datasource_change_alone() {
+    if !sandbox_available() {
+        return;
+    }
+    let (_, script) = guards_by_cloud().remove(0);
+    let first = boot(&script, Some(&fragment(OLD_HOST)), &[], 1);
+    assert_eq!(first.starts(), [NEW_HOST]);
+    // An administrator points the server at a recovered database later.
+    let conf = first.work.path().join("disk/conf/server_fragment.xml");
+    std::fs::write(&conf, fragment("dr-db.example.internal")).expect("edit");
+    for fstab in ["yes", "no"] {
+        let out = Command::new("unshare")
+            .args(["-m", "bash"])
+            .arg(root().join("tests/sandbox/boot.sh"))
+            .arg("/mnt/user-data")
+            .arg(first.work.path())
+            .arg("1")
+            .env("SANDBOX_FSTAB_MOUNTS", fstab)
+            .output()
+            .expect("reboot");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&conf).expect("fragment"),
+            fragment("dr-db.example.internal"),
+            "fstab {fstab}: the guard does not rewrite a retired upgrade's datasource"
+        );
+    }
+    let calls = std::fs::read_to_string(first.work.path().join("state/calls")).expect("calls");
+    assert_eq!(
+        calls.matches("start hosts=dr-db.example.internal").count(),
+        2,
+        "clover starts on both boots: {calls}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // War sandbox
 
 const OLD_WAR: &[u8] = b"PK old clover.war 7.0.0";
 const NEW_WAR: &[u8] = b"PK new clover.war 7.0.1";
+const OLDER_WAR: &[u8] = b"PK older clover.war 6.4.2";
+const NEXT_WAR: &[u8] = b"PK next clover.war 7.0.2";
+const LEFTOVER: &str = "clover.war.before-prod-eu-6";
 /// A SAS-style signed URL: `&`, `%`, `=` and `:` that an unquoted shell word would break.
 const SIGNED: &str = "https://127.0.0.1/files/clover.war?sv=2024-11-04&se=2026-12-01T10%3A00%3A00Z&sr=b&sp=r&sig=Ab%2Bc%2Fd%3D";
 
@@ -766,13 +1007,25 @@ struct War {
     calls: String,
 }
 
+/// Where `replace` keeps the WAR it found: per plan (aws-war for a person and SSM, azure-war
+/// for the Azure handler).
+fn backup_of(invoker: Invoker) -> &'static str {
+    match invoker {
+        Invoker::AzureHandler => "clover.war.before-prod-westeurope-war",
+        Invoker::Person | Invoker::SsmAgent => "clover.war.before-prod-eu-war",
+    }
+}
+
 fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War {
     let work = tempfile::tempdir().expect("tempdir");
     let w = work.path();
     std::fs::create_dir_all(w.join("webapps-initial/clover/WEB-INF")).expect("webapps");
     std::fs::write(w.join("webapps-initial/clover.war"), OLD_WAR).expect("old war");
+    // What an earlier upgrade (6.x to 7.0.0) left behind: never this plan's rollback.
+    std::fs::write(w.join(format!("webapps-initial/{LEFTOVER}")), OLDER_WAR).expect("leftover");
     std::fs::create_dir_all(w.join("www/files")).expect("www");
     std::fs::write(w.join("www/files/clover.war"), NEW_WAR).expect("new war");
+    std::fs::write(w.join("www/files/clover-next.war"), NEXT_WAR).expect("next war");
     let aws = render("aws-war", OutputFormat::Native);
     let azure = render("azure-war", OutputFormat::Native);
     std::fs::write(w.join("war-upgrade.sh"), &aws["war-upgrade.sh"]).expect("script");
@@ -809,6 +1062,15 @@ fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War
             Invoker::AzureHandler => {
                 let (script, params) = azure_run_command(&azure);
                 write_mode(&dir.join("script.sh"), &script, 0o500);
+                let template: serde_json::Value =
+                    serde_json::from_str(&azure["azuredeploy.json"]).expect("JSON");
+                let allowed = template["parameters"]["action"]["allowedValues"]
+                    .as_array()
+                    .expect("allowed actions");
+                assert!(
+                    allowed.iter().any(|a| a == action),
+                    "ARM refuses action={action}: not in {allowed:?}"
+                );
                 let value = |expr: &str| match expr {
                     "[parameters('action')]" => (*action).to_owned(),
                     "[parameters('warUrl')]" => (*url).to_owned(),
@@ -905,7 +1167,7 @@ fn war_replace_twice_keeps_the_first_backup_for_every_invoker() {
         assert_eq!(exits(&run), ["0", "0", "0", "0"], "{}", run.output);
         assert_eq!(run.webapps["clover.war"], new);
         assert_eq!(
-            run.webapps["clover.war.previous"],
+            run.webapps[backup_of(invoker)],
             sha(OLD_WAR),
             "first backup kept"
         );
@@ -938,6 +1200,29 @@ fn war_replace_twice_keeps_the_first_backup_for_every_invoker() {
 }
 
 #[test]
+fn a_second_replace_with_another_war_keeps_the_first_backup() {
+    if !sandbox_available() {
+        return;
+    }
+    let (new, next) = (sha(NEW_WAR), sha(NEXT_WAR));
+    let run = war(
+        Invoker::Person,
+        &[
+            ("replace", SIGNED, &new),
+            ("replace", "https://127.0.0.1/files/clover-next.war", &next),
+        ],
+        0,
+    );
+    assert_eq!(exits(&run), ["0", "0"], "{}", run.output);
+    assert_eq!(run.webapps["clover.war"], next);
+    assert_eq!(
+        run.webapps[backup_of(Invoker::Person)],
+        sha(OLD_WAR),
+        "the WAR found before the plan's first replace"
+    );
+}
+
+#[test]
 fn war_with_a_wrong_digest_changes_nothing() {
     if !sandbox_available() {
         return;
@@ -947,7 +1232,7 @@ fn war_with_a_wrong_digest_changes_nothing() {
         let run = war(invoker, &[("replace", SIGNED, &wrong)], 0);
         assert_eq!(exits(&run), ["1"], "{}", run.output);
         assert_eq!(run.webapps["clover.war"], sha(OLD_WAR));
-        assert!(!run.webapps.contains_key("clover.war.previous"));
+        assert!(!run.webapps.contains_key(backup_of(invoker)));
         assert!(
             run.webapps.contains_key("clover"),
             "the unpacked app is untouched"
@@ -977,6 +1262,11 @@ fn war_rollback_restores_the_previous_war() {
         0,
     );
     assert_eq!(exits(&run), ["0", "0", "0", "0"], "{}", run.output);
-    assert_eq!(run.webapps["clover.war"], sha(OLD_WAR));
-    assert!(!run.webapps.contains_key("clover.war.previous"));
+    assert_eq!(
+        run.webapps["clover.war"],
+        sha(OLD_WAR),
+        "the WAR this plan replaced, not an earlier upgrade's backup"
+    );
+    assert_eq!(run.webapps[LEFTOVER], sha(OLDER_WAR), "left alone");
+    assert!(!run.webapps.contains_key(backup_of(Invoker::SsmAgent)));
 }

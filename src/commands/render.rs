@@ -50,7 +50,16 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         let _ = writeln!(io.err, "wrote {}", args.out.join(name).display());
     }
     if !artifacts.discovered.is_empty() {
-        let _ = writeln!(io.err, "parameters that `cloverlift apply` discovers:");
+        let spec = &valid.spec;
+        let applied = cfg!(feature = "aws")
+            && spec.cloud == crate::spec::model::Cloud::Aws
+            && spec.strategy == crate::spec::model::Strategy::Architecture;
+        let heading = if applied {
+            "parameters that `cloverlift apply` discovers:"
+        } else {
+            "parameters to supply when you deploy (`cloverlift apply` does not drive this cloud and strategy in this build):"
+        };
+        let _ = writeln!(io.err, "{heading}");
         for d in &artifacts.discovered {
             let _ = writeln!(io.err, "  {}: {}", d.parameter, d.from);
         }

@@ -6,6 +6,13 @@ use crate::spec::model::{Spec, Strategy};
 /// One line per prerequisite, in a stable order.
 pub fn of(spec: &Spec) -> Vec<String> {
     let mut out = Vec::new();
+    if spec.strategy == Strategy::Architecture {
+        // The boot guard is a cloud-init boothook; only on Ubuntu and Debian does cloud-init's
+        // init stage run before ordinary services (Before=sysinit.target).
+        out.push(
+            "the new server's image runs cloud-init and is Ubuntu or Debian based, as CloverDX's images (Ubuntu 24.04) are: the boot guard that keeps the new server off the old database runs as a cloud-init boothook".into(),
+        );
+    }
     if spec.strategy == Strategy::Architecture
         && let (Some(from), Some(to)) = (&spec.from.azure, &spec.to.azure)
     {

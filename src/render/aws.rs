@@ -13,8 +13,8 @@ use crate::spec::model::{Spec, Strategy, ToAws};
 
 /// The device the CloverDX AMI mounts at /var/clover (CloverDX AWS upgrade guide).
 pub const DATA_DEVICE: &str = "/dev/sdf";
-/// Ports the CloverDX offering opens: SSH, HTTP, HTTPS.
-pub const PORTS: [u16; 3] = [22, 80, 443];
+/// Ports the CloverDX offering opens besides SSH: HTTP and HTTPS.
+pub const WEB_PORTS: [u16; 2] = [80, 443];
 /// PostgreSQL, the system database's engine on RDS.
 pub const DB_PORT: u16 = 5432;
 const PARAMETERS_FILE: (&str, fn(&Parameters) -> String) = (
@@ -95,6 +95,7 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
                 "the network the old server's security groups admit on port 443 (ec2:DescribeInstances, ec2:DescribeSecurityGroups)",
             ),
         }
+        p.discover("SshCidr", "the CIDR block of the VPC (ec2:DescribeVpcs)");
     }
     match &spec.snapshots {
         Some(s) => {
@@ -130,7 +131,7 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
         "instance_group_description": format!("CloverDX Server {} ({name})", spec.to.version),
         "database_group_description": format!("CloverDX system database ({name}): PostgreSQL from the server"),
         "database_subnet_group_description": format!("CloverDX system database ({name})"),
-        "ports": PORTS,
+        "web_ports": WEB_PORTS,
         "db_port": DB_PORT,
         "data_device": DATA_DEVICE,
         "instance_name": format!("{name}-clover"),

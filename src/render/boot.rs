@@ -58,6 +58,23 @@ pub fn guard_script(
     Ok(script)
 }
 
+/// Google Cloud's startup script: stops `clover` when the guard never ran (an image without
+/// cloud-init), with [`DB_HOST_MARKER`] where the new database's address goes.
+pub fn startup_fallback(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
+    let script = engine.render(
+        "boot/startup-fallback.sh",
+        Syntax::Shell,
+        &json!({ "name": spec.name }),
+    )?;
+    if script.matches(DB_HOST_MARKER).count() != 1 {
+        return Err(RenderFailure::Template {
+            name: "boot/startup-fallback.sh".into(),
+            message: format!("must contain `{DB_HOST_MARKER}` exactly once"),
+        });
+    }
+    Ok(script)
+}
+
 /// A `--templates` override must keep what the deployments rely on: the boothook header and
 /// exactly one address marker.
 fn check(script: &str) -> Result<(), RenderFailure> {

@@ -99,6 +99,11 @@ pub const TEMPLATES: &[Embedded] = &[
         source: include_str!("../../templates/boot/datasource-guard.sh.hbs"),
     },
     Embedded {
+        name: "boot/startup-fallback.sh",
+        syntax: Syntax::Shell,
+        source: include_str!("../../templates/boot/startup-fallback.sh.hbs"),
+    },
+    Embedded {
         name: "war/upgrade.sh",
         syntax: Syntax::Shell,
         source: include_str!("../../templates/war/upgrade.sh.hbs"),

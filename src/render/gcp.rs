@@ -171,6 +171,7 @@ fn architecture(
         to.image.to_string()
     };
     let script = boot::guard_script(engine, spec, boot::Restore::Marker { url: RESTORED_URL })?;
+    let fallback = boot::startup_fallback(engine, spec)?;
     let description = format!(
         "CloverDX Server {} next to {} from its snapshots (cloverlift plan {})",
         spec.to.version, spec.from.version, spec.name
@@ -251,6 +252,10 @@ fn architecture(
                     boot::DB_HOST_MARKER,
                     &r(&names.database, "ipAddresses[0].ipAddress"),
                 ),
+                "dm_startup_script": fallback.replace(
+                    boot::DB_HOST_MARKER,
+                    &r(&names.database, "ipAddresses[0].ipAddress"),
+                ),
                 "refs": {
                     "address": r(&names.address, "address"),
                     "disk": r(&names.disk, "selfLink"),
@@ -269,6 +274,7 @@ fn architecture(
                 "network": to.network,
                 "subnetwork": to.subnetwork,
                 "tf_user_data": terraform_literal(&script).replace(boot::DB_HOST_MARKER, host),
+                "tf_startup_script": terraform_literal(&fallback).replace(boot::DB_HOST_MARKER, host),
                 "database_version": database_version,
                 "ingress_source_ranges": ingress,
                 "variables": variables(to),
@@ -354,7 +360,12 @@ fn old_address(spec: &Spec, from: &FromGcp) -> Value {
 
 /// Context keys whose values carry intended interpolations (and are escaped where needed
 /// already): the boot script, and the inputs that may be variables.
-const INTERPOLATED: [&str; 3] = ["tf_user_data", "database_version", "ingress_source_ranges"];
+const INTERPOLATED: [&str; 4] = [
+    "tf_user_data",
+    "tf_startup_script",
+    "database_version",
+    "ingress_source_ranges",
+];
 
 /// Escapes every string of the Terraform context except [`INTERPOLATED`] ones.
 fn escape_terraform(value: &mut Value) {

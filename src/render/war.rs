@@ -28,6 +28,7 @@ pub fn script(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
         "webapps": WEBAPPS,
         "service": SERVICE,
         "owner": OWNER,
+        "backup": format!("{WEBAPPS}/clover.war.before-{}", spec.name),
         "health_url": HEALTH_URL,
         "start_timeout_seconds": START_TIMEOUT_SECS,
     });

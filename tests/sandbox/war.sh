@@ -10,9 +10,13 @@
 # WORK/state/results. Afterwards WORK/webapps-final is a copy of the webapps directory.
 set -euo pipefail
 work="$1"
-here="$(cd "$(dirname "$0")" && pwd)"
+# WORK, and this checkout, may be under /var or /opt: the work dir moves to /mnt and the
+# shims and server into it before /opt and /var are replaced.
 /usr/bin/mount --bind "$work" /mnt
 work=/mnt
+mkdir -p "$work/sandbox"
+cp -r "$(cd "$(dirname "$0")" && pwd)/shims" "$(cd "$(dirname "$0")" && pwd)/https_server.py" "$work/sandbox/"
+here="$work/sandbox"
 export SANDBOX_STATE="$work/state" SANDBOX_STARTED_FLAG="$work/state/started"
 mkdir -p "$SANDBOX_STATE"
 

@@ -64,7 +64,7 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
                 "stop the clover service",
                 "restore the system database from the database snapshot taken by snapshot-database",
                 "replace the data disk with a volume created from the snapshot taken by snapshot-data",
-                "put the previous clover.war back (war-upgrade.sh rollback; the first backup is kept as clover.war.previous) and start the clover service",
+                "put the previous clover.war back (war-upgrade.sh rollback; replace keeps it as clover.war.before-PLAN) and start the clover service",
                 "re-enable the schedules and listeners recorded by pause",
             ],
         }),

@@ -135,7 +135,7 @@ pub fn render(plan: &Plan, spec: &Spec) -> String {
             let _ = writeln!(
                 out,
                 "rollback: stop clover, restore the database and data disk from the snapshots \
-                 taken by snapshot-database and snapshot-data, put clover.war.previous back \
+                 taken by snapshot-database and snapshot-data, put the previous clover.war back \
                  (war-upgrade.sh rollback), start clover, resume"
             );
         }

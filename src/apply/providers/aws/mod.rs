@@ -316,6 +316,21 @@ impl AwsProvider {
         self.security_groups(ids).await
     }
 
+    async fn vpc_cidr(&self, vpc: &str) -> Result<String, String> {
+        let vpcs = self
+            .ec2
+            .describe_vpcs()
+            .vpc_ids(vpc)
+            .send()
+            .await
+            .map_err(|e| format!("ec2:DescribeVpcs: {}", describe_error(&e)))?;
+        vpcs.vpcs()
+            .first()
+            .and_then(|v| v.cidr_block())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{vpc} has no IPv4 CIDR block"))
+    }
+
     async fn security_groups(
         &self,
         ids: Vec<String>,
@@ -359,9 +374,12 @@ impl AwsProvider {
             "AvailabilityZone".into(),
             subnet.availability_zone().unwrap_or_default().to_owned(),
         );
-        if to.security_group_ids.is_none() && !p.contains_key("AllowedCidr") {
-            let groups = self.old_server_groups().await?;
-            p.insert("AllowedCidr".into(), aws_network::https_network(&groups)?);
+        if to.security_group_ids.is_none() {
+            if !p.contains_key("AllowedCidr") {
+                let groups = self.old_server_groups().await?;
+                p.insert("AllowedCidr".into(), aws_network::https_network(&groups)?);
+            }
+            p.insert("SshCidr".into(), self.vpc_cidr(&vpc).await?);
         }
         let dbs = self
             .rds
@@ -781,7 +799,7 @@ impl Provider for AwsProvider {
                 "rds:DescribeDBSnapshots until available".into(),
             ],
             StepKind::Deploy => vec![
-                "ec2:DescribeSubnets, ec2:DescribeInstances, ec2:DescribeSecurityGroups, ec2:DescribeVolumes, rds:DescribeDBInstances (discover parameters)".into(),
+                "ec2:DescribeSubnets, ec2:DescribeVpcs, ec2:DescribeInstances, ec2:DescribeSecurityGroups, ec2:DescribeVolumes, rds:DescribeDBInstances (discover parameters)".into(),
                 format!("cloudformation:CreateChangeSet StackName={stack} ChangeSetType=CREATE Capabilities=CAPABILITY_IAM"),
                 "cloudformation:DescribeChangeSet until CREATE_COMPLETE (changes shown)".into(),
                 "cloudformation:ExecuteChangeSet".into(),

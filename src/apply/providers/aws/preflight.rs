@@ -27,8 +27,26 @@ impl AwsProvider {
         self.given_snapshots(&mut report).await;
         if let Some(to) = &self.spec.to.aws {
             self.new_placement(to, &mut report).await;
+            self.new_ingress(to, &mut report).await;
         }
         report
+    }
+
+    /// A security group the template creates admits on 80/443 what the old server's groups
+    /// admit on 443; that must be one network, or the spec must name it.
+    async fn new_ingress(&self, to: &ToAws, report: &mut Report) {
+        if to.security_group_ids.is_some() || to.ingress_cidr.is_some() {
+            return;
+        }
+        match self.old_server_groups().await {
+            Ok(groups) => match network::https_network(&groups) {
+                Ok(cidr) => report.ok(format!(
+                    "the new server's group will admit {cidr} on 80 and 443, as the old server's does on 443"
+                )),
+                Err(e) => report.problem(e),
+            },
+            Err(e) => report.problem(format!("the old server's security groups: {e}")),
+        }
     }
 
     async fn credentials(&self, report: &mut Report) -> bool {

@@ -4,24 +4,34 @@
 #
 # The data disk is a copy of the old server's, so its datasource still names the OLD system
 # database. cloud-init runs this file twice on every boot:
-#   1. as a boothook, in its init stage, which systemd orders before sysinit.target, so before
-#      any ordinary service: it masks `clover` (until the next reboot only) and installs itself
-#      as a per-boot script;
+#   1. as a boothook, in its init stage, which systemd orders before sysinit.target on Ubuntu
+#      and Debian images (CloverDX's are Ubuntu), so before any ordinary service: it adds a
+#      runtime drop-in that lets `clover` start only once a flag in /run exists, and installs
+#      itself as a per-boot script;
 #   2. as that per-boot script, in the final stage: it waits for the data disk, rewrites the
-#      datasource to the new database, checks that the file names the new host and no longer
-#      the old one, and only then unmasks
+#      datasource to the new database, checks that the file names the new host and none of the
+#      old ones, and only then sets the flag
 #      and starts `clover`.
 # On any failure it exits non-zero with the reason on the console and leaves `clover` stopped.
-# A server that already runs against the new database is never stopped.
+# Once this deployment's upgrade has completed (a state file on the data disk says so), the
+# guard retires: it never touches the datasource again and never holds `clover` back, so a
+# later change of the datasource by an administrator stands.
 set -euo pipefail
 
 readonly service=clover
 readonly data_dir=/var/clover
 readonly fragment=/var/clover/conf/server_fragment.xml
-# Written once the datasource is verified (and, where it applies, the database restored).
+# Written once the datasource is verified (and, where it applies, the database restored): it
+# names the new host, so a later upgrade from a copy of this disk is not mistaken for done.
 readonly state=/var/clover/conf/.cloverlift-datasource
 readonly backup='/var/clover/conf/server_fragment.xml.cloverlift-before-dev-northeurope'
 readonly per_boot=/var/lib/cloud/scripts/per-boot/cloverlift-datasource-guard
+# The drop-in and its flag live in /run: both are gone at the next boot, when the guard
+# decides again. A drop-in applies wherever the unit file is (/etc, /lib); a runtime mask
+# would not override a unit file in /etc.
+readonly dropin_dir=/run/systemd/system/clover.service.d
+readonly dropin="$dropin_dir/50-cloverlift-guard.conf"
+readonly flag=/run/cloverlift/datasource-verified
 # Filled in by the deployment (the new database's address); checked below before any use.
 readonly new_host='@CLOVERLIFT_DB_HOST@'
 readonly mount_attempts='120'
@@ -50,36 +60,66 @@ check_new_host() {
 # Every host named by a jdbc:postgresql URL in a file (the fragment by default), one per line,
 # sorted.
 fragment_hosts() {
-  grep -o 'jdbc:postgresql://[^/:"?&;<> ]*' "${1:-$fragment}" | sed 's#^jdbc:postgresql://##' | sort -u || true
+  grep -o 'jdbc:postgresql://[^/:"?&;<>, ]*' "${1:-$fragment}" | sed 's#^jdbc:postgresql://##' | sort -u || true
+}
+
+# Whether the fragment names `host` as a whole host name, not as part of a longer one.
+names_host() {
+  local pattern
+  pattern="$(printf '%s' "$1" | sed 's/[.]/[.]/g')"
+  grep -qE "(^|[^A-Za-z0-9.-])$pattern([^A-Za-z0-9.-]|\$)" "$fragment"
 }
 
 mounted() {
   mountpoint -q "$data_dir"
 }
 
-# The datasource names the new database, and nothing else finished here is pending.
-verified() {
-  mounted && [ -f "$fragment" ] && [ -f "$state" ] &&
-    [ "$(cat "$state")" = "$new_host" ] && [ "$(fragment_hosts)" = "$new_host" ]
+# This deployment's upgrade completed on an earlier boot.
+retired() {
+  mounted && [ -f "$state" ] && [ "$(cat "$state")" = "$new_host" ]
+}
+
+# Holds `clover` back until the flag exists, and proves systemd sees it. Each command is
+# checked here (errexit does not apply inside a function called from a condition); if any
+# fails, the caller falls back to a runtime mask and a stop.
+hold_clover() {
+  mkdir -p "$dropin_dir" || return 1
+  printf '%s\n' '[Unit]' '# cloverlift: start only once the datasource names the new database' \
+    "ConditionPathExists=$flag" >"$dropin" || return 1
+  systemctl daemon-reload || return 1
+  case "$(systemctl show -p DropInPaths --value "$service")" in
+    *"$dropin"*) ;;
+    *) return 1 ;;
+  esac
+  if systemctl is-active --quiet "$service"; then
+    log "WARNING: clover was already running before the guard; stopping it"
+    systemctl stop "$service" || return 1
+  fi
+}
+
+release_clover() {
+  mkdir -p "$(dirname "$flag")"
+  : >"$flag"
+  systemctl is-active --quiet "$service" || systemctl start "$service"
+  systemctl is-active --quiet "$service" || fail "clover did not start (journalctl -u clover)"
 }
 
 guard() {
+  if retired; then
+    log "this upgrade completed on an earlier boot: clover starts as usual"
+    return 0
+  fi
+  if ! hold_clover; then
+    systemctl mask --runtime "$service" || true
+    systemctl stop "$service" || true
+    fail "could not make systemd hold clover with $dropin"
+  fi
   check_new_host
   if [ "$0" != "$per_boot" ]; then
     mkdir -p "$(dirname "$per_boot")"
     install -m 0700 "$0" "$per_boot"
   fi
-  if verified; then
-    log "the datasource already names $new_host: clover starts as usual"
-    return 0
-  fi
-  # A runtime mask lives in /run: gone at the next boot, when this guard decides again.
-  systemctl mask --runtime "$service"
-  if systemctl is-active --quiet "$service"; then
-    log "WARNING: clover was already running before the guard; stopping it"
-    systemctl stop "$service"
-  fi
-  log "clover is masked until the datasource names $new_host"
+  log "clover is held until the datasource names $new_host"
 }
 
 wait_for_data_disk() {
@@ -96,6 +136,9 @@ wait_for_data_disk() {
 
 rewrite_datasource() {
   local hosts
+  if grep -q 'jdbc:postgresql://[^/"]*,' "$fragment"; then
+    fail "$fragment names several hosts in one jdbc:postgresql URL; point it at $new_host by hand"
+  fi
   hosts="$(fragment_hosts)"
   [ -n "$hosts" ] || fail "$fragment names no jdbc:postgresql:// database"
   if [ "$hosts" != "$new_host" ]; then
@@ -103,21 +146,21 @@ rewrite_datasource() {
     if [ ! -f "$backup" ]; then
       cp -p "$fragment" "$backup"
     fi
-    sed -i -E "s#(jdbc:postgresql://)[^/:\"?&;<> ]+#\\1$new_host#g" "$fragment" ||
+    sed -i -E "s#(jdbc:postgresql://)[^/:\"?&;<>, ]+#\\1$new_host#g" "$fragment" ||
       fail "could not rewrite $fragment"
     log "the datasource now names $new_host instead of $(printf '%s' "$hosts" | tr '\n' ' ')"
   fi
   check_rewrite
 }
 
-# The fragment names the new host and nothing of the old datasource's hosts, on every boot.
+# The fragment names the new host and none of the old datasource's hosts.
 check_rewrite() {
   local old
   [ "$(fragment_hosts)" = "$new_host" ] ||
     fail "after the rewrite $fragment names '$(fragment_hosts | tr '\n' ' ')', not only $new_host"
   [ -f "$backup" ] || return 0
   while IFS= read -r old; do
-    if [ -n "$old" ] && [ "$old" != "$new_host" ] && grep -qF "$old" "$fragment"; then
+    if [ -n "$old" ] && [ "$old" != "$new_host" ] && names_host "$old"; then
       fail "after the rewrite $fragment still names the old database host $old"
     fi
   done <<<"$(fragment_hosts "$backup")"
@@ -140,21 +183,22 @@ wait_for_restore() {
 }
 
 finish() {
-  check_new_host
-  if verified; then
-    systemctl unmask --runtime "$service"
-    systemctl is-active --quiet "$service" || systemctl start "$service"
-    log "clover runs against $new_host"
+  wait_for_data_disk
+  if retired; then
+    # Release only what this boot's guard held; an administrator's stopped clover stays so.
+    if [ -f "$dropin" ]; then
+      release_clover
+    fi
+    rm -f "$per_boot"
+    log "this upgrade completed on an earlier boot; the guard retires"
     return 0
   fi
-  wait_for_data_disk
+  check_new_host
   [ -f "$fragment" ] || fail "$fragment is missing on the data disk"
   rewrite_datasource
   wait_for_restore
   printf '%s\n' "$new_host" >"$state"
-  verified || fail "$fragment did not verify after the rewrite"
-  systemctl unmask --runtime "$service"
-  systemctl start "$service"
+  release_clover
   log "clover started against $new_host"
 }
 

@@ -6,6 +6,8 @@
 #   war-upgrade.sh start
 # and, to go back: war-upgrade.sh stop; war-upgrade.sh rollback; war-upgrade.sh start (after
 # restoring the system database and the data disk from the snapshots taken before `stop`).
+# The WAR that `replace` found is kept as clover.war.before-PLAN: once per plan, so a second
+# `replace` cannot overwrite it, and a backup left by an earlier upgrade is never taken for it.
 # The arguments may instead come as the environment variables CLOVERLIFT_ACTION,
 # CLOVERLIFT_WAR_URL and CLOVERLIFT_WAR_SHA256 (Azure run commands pass named parameters so,
 # and a signed URL never appears on a command line).
@@ -14,6 +16,7 @@ set -euo pipefail
 readonly webapps='/opt/clover/tomcat/webapps'
 readonly service='clover'
 readonly owner='clover'
+readonly backup='/opt/clover/tomcat/webapps/clover.war.before-prod-westeurope-war'
 readonly health_url='https://127.0.0.1/clover/accessibilityTest.jsp'
 readonly start_timeout_seconds='900'
 
@@ -49,9 +52,10 @@ replace() {
     log "the downloaded WAR does not match sha256 $war_sha256; nothing was replaced"
     exit 1
   fi
-  # Keep the first backup: a second replace must not overwrite the WAR to roll back to.
-  if [ -f "$webapps/clover.war" ] && [ ! -f "$webapps/clover.war.previous" ]; then
-    cp -p "$webapps/clover.war" "$webapps/clover.war.previous"
+  # Keep the first backup of this plan: a second replace must not overwrite the WAR to roll
+  # back to.
+  if [ -f "$webapps/clover.war" ] && [ ! -f "$backup" ]; then
+    cp -p "$webapps/clover.war" "$backup"
   fi
   # Tomcat unpacks the WAR into webapps/clover; remove it so the new version is unpacked.
   rm -rf "$webapps/clover"
@@ -60,26 +64,35 @@ replace() {
 }
 
 rollback() {
-  if [ ! -f "$webapps/clover.war.previous" ]; then
-    log "no clover.war.previous to roll back to"
+  if [ ! -f "$backup" ]; then
+    log "no $backup to roll back to"
     exit 1
   fi
   rm -rf "$webapps/clover"
-  install -m 0644 -o "$owner" -g "$owner" "$webapps/clover.war.previous" "$webapps/clover.war"
-  rm -f "$webapps/clover.war.previous"
-  log "clover.war restored from clover.war.previous"
+  install -m 0644 -o "$owner" -g "$owner" "$backup" "$webapps/clover.war"
+  rm -f "$backup"
+  log "clover.war restored from $backup"
 }
 
-# The server answers once accessibilityTest.jsp does: 200, or 503 while it waits for the
-# confirmation of system database patches.
+# The server answers once accessibilityTest.jsp does: 200, or 503 with the body SUSPENDED
+# while it waits for the confirmation of system database patches (another 503, from a proxy
+# say, is no answer from CloverDX).
 start() {
   systemctl start "$service"
-  local waited=0 status
+  local waited=0 status body
+  body="$(mktemp)"
+  # shellcheck disable=SC2064 # expand now: $body is local to this function
+  trap "rm -f '$body'" EXIT
   while :; do
-    status="$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' "$health_url" || true)"
+    status="$(curl --silent --insecure --output "$body" --write-out '%{http_code}' "$health_url" || true)"
     case "$status" in
       200) log "the server answers at $health_url"; return 0 ;;
-      503) log "the server answers at $health_url but is suspended (503): confirm the system database patches"; return 0 ;;
+      503)
+        if grep -q SUSPENDED "$body"; then
+          log "the server answers at $health_url but is suspended: confirm the system database patches"
+          return 0
+        fi
+        ;;
     esac
     if [ "$waited" -ge "$start_timeout_seconds" ]; then
       log "the server did not answer at $health_url within $start_timeout_seconds s (last status $status)"
