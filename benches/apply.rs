@@ -1,7 +1,8 @@
 //! Apply against moto and the CloverDX API double with injected latency (each CloverDX call
 //! takes 0.2 s): how close apply's wall time comes to the graph's critical path (measured step
 //! durations along the longest chain), and how long the old server's downtime is against the
-//! time the snapshots take to start. Needs the venv of scripts/test:
+//! time the snapshots take to start, and the cutover window (the old server's schedules off
+//! until the new server's are on). Needs the venv of scripts/test:
 //! `CLOVERLIFT_VENV=~/.cache/cloverlift/venv cargo bench --bench apply`. Prints medians of 5 runs.
 
 use std::collections::BTreeMap;
@@ -70,11 +71,19 @@ fn main() {
     let (mut new, new_port) = server(items);
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut ratios, mut downtimes, mut walls) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cutovers = Vec::new();
     for run in 0..RUNS {
         configure(
             old_port,
             &format!(
                 "{{\"schedules\":[{{\"description\":\"Nightly\",\"enabled\":true}}],\"listeners\":[{{\"name\":\"in\",\"enabled\":true}}],\"latency\":{LATENCY}}}"
+            ),
+        );
+        // The new server starts each run as restored: everything disabled.
+        configure(
+            new_port,
+            &format!(
+                "{{\"schedules\":[{{\"description\":\"Nightly\",\"enabled\":false}}],\"listeners\":[{{\"name\":\"in\",\"enabled\":false}}],\"latency\":{LATENCY}}}"
             ),
         );
         let spec_text = format!(
@@ -130,6 +139,11 @@ fn main() {
                     start.insert(step, at(e));
                 }
                 Some("finished") => {
+                    if step == "cutover"
+                        && let Some(w) = e["outputs"]["window_seconds"].as_f64()
+                    {
+                        cutovers.push(w);
+                    }
                     finish.insert(step, at(e));
                 }
                 _ => {}
@@ -178,6 +192,10 @@ fn main() {
     println!(
         "  downtime / snapshot initiation     {:.3}",
         median(&mut downtimes)
+    );
+    println!(
+        "  cutover window (no server runs)    {:.2} s",
+        median(&mut cutovers)
     );
 }
 

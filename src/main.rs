@@ -24,9 +24,13 @@ enum Command {
     Render(commands::render::Args),
     /// Show what changes in the rendered files between two specs.
     Diff(commands::diff::Args),
-    /// Execute the plan (AWS): snapshots, deploy, activate, verify, address move.
+    /// Execute the plan (AWS): snapshots, deploy, activate, verify, cutover, address move.
     #[cfg(feature = "aws")]
     Apply(commands::apply::Args),
+    /// Reverse a run's cutover from its journal: the old server takes its schedules,
+    /// listeners and address back; the new deployment is stopped and left intact.
+    #[cfg(feature = "aws")]
+    Rollback(commands::rollback::Args),
     /// Print the JSON Schema of the spec format (for editors).
     Schema,
     /// Explain a diagnostic code, or list them all.
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(args, &mut io),
         #[cfg(feature = "aws")]
         Command::Apply(args) => commands::apply::run(args, &mut io),
+        #[cfg(feature = "aws")]
+        Command::Rollback(args) => commands::rollback::run(args, &mut io),
         Command::Schema => commands::schema::run(&mut io),
         Command::Explain(args) => commands::explain::run(args, &mut io),
     };

@@ -189,6 +189,34 @@ impl World {
         cmd
     }
 
+    /// `cloverlift rollback SPEC` with the same state dir, endpoint and new-server URL.
+    fn rollback(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+            .arg("rollback")
+            .arg(spec)
+            .args([
+                "--endpoint-url",
+                &self.endpoint,
+                "--new-server-url",
+                &format!("http://127.0.0.1:{}/clover", self.new_port),
+                "--state-dir",
+            ])
+            .arg(self.dir.path().join("state"))
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CLOVER_PASSWORD", "s3cret-pw")
+            .stdin(Stdio::null())
+            .output()
+            .expect("rollback");
+        common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     fn apply(&self, spec: &Path, extra: &[&str]) -> common::Output {
         let out = self.apply_command(spec, extra).output().expect("apply");
         common::Output {
@@ -258,6 +286,44 @@ fn requests(port: u16) -> Vec<String> {
         .collect()
 }
 
+/// From the two doubles' timelines: at no instant is one schedule or listener enabled on both.
+fn never_both_enabled(old_port: u16, new_port: u16) {
+    let timeline = |port: u16| -> Vec<(f64, String, bool)> {
+        World::server_state(port)["timeline"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e["t"].as_f64().unwrap_or_default(),
+                    format!(
+                        "{} {}",
+                        e["kind"].as_str().unwrap_or_default(),
+                        e["item"].as_str().unwrap_or_default()
+                    ),
+                    e["enabled"].as_bool().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let mut events: Vec<(f64, usize, String, bool)> = Vec::new();
+    for (server, port) in [(0, old_port), (1, new_port)] {
+        events.extend(
+            timeline(port)
+                .into_iter()
+                .map(|(t, item, on)| (t, server, item, on)),
+        );
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut state: std::collections::BTreeMap<(usize, String), bool> = Default::default();
+    for (t, server, item, on) in events {
+        state.insert((server, item.clone()), on);
+        let both = state.get(&(0, item.clone())) == Some(&true)
+            && state.get(&(1, item.clone())) == Some(&true);
+        assert!(!both, "{item} enabled on both servers at {t}");
+    }
+}
+
 fn old_deployment(inspect: &Value, seed: &Value) -> Value {
     let instance = inspect["instances"]
         .as_array()
@@ -298,6 +364,14 @@ fn old_deployment(inspect: &Value, seed: &Value) -> Value {
 fn old_items() -> Value {
     let v: Value = serde_json::from_str(OLD_ITEMS).expect("items");
     json!({ "schedules": v["schedules"], "listeners": v["listeners"] })
+}
+
+/// The old server's items once cutover moved the schedule it ran (the test spec's
+/// `enable: [schedules]` narrows the move to schedules).
+fn after_cutover() -> Value {
+    let mut v = old_items();
+    v["schedules"][0]["enabled"] = json!(false);
+    v
 }
 
 fn items(state: &Value) -> Value {
@@ -385,6 +459,12 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
             "GET /clover/simpleHttpApi/server_jobs",
             EXPORT,
             IMPORT,
+            EXPORT,
+            // cutover: compare, disable what the old server runs, drain, read back
+            EXPORT,
+            EXPORT,
+            IMPORT,
+            "GET /clover/simpleHttpApi/server_jobs",
             EXPORT
         ]
     );
@@ -394,10 +474,16 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
             HEALTH,
             "PUT /clover/api/rest/v1/server/license",
             "GET /clover/",
+            // cutover: guardrail, compare, enable exactly that set, read back
+            HEALTH,
             EXPORT,
-            IMPORT
-        ]
+            EXPORT,
+            IMPORT,
+            EXPORT
+        ],
+        "verify enables nothing; cutover does"
     );
+    never_both_enabled(w.old_port, w.new_port);
     assert!(done["downtime_seconds"].as_f64().is_some_and(|d| d >= 0.0));
     let finished: Vec<&str> = events
         .iter()
@@ -515,9 +601,10 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
         old_deployment(&after, &w.seed),
         old_deployment(&before, &w.seed)
     );
-    // The old server's schedules and listeners are back to their exact earlier state.
-    assert_eq!(items(&w.old_state()), old_items());
-    // The new server got the license and re-enabled only the schedules pause disabled.
+    // Cutover moved the schedule the old server ran (the spec's `enable: [schedules]` narrows
+    // the move to schedules): the old server no longer runs it; its listener stays there.
+    assert_eq!(items(&w.old_state()), after_cutover());
+    // The new server got the license and runs exactly what moved.
     let new = World::server_state(w.new_port);
     assert_eq!(new["license"], "CLOVERDX-LICENSE-7");
     assert_eq!(
@@ -544,6 +631,224 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
         "a finished journal is not silently overwritten"
     );
     assert!(again.stderr.contains("apply::journal_exists"));
+
+    // Rollback: the old server takes its schedules, listeners and address back, exactly; the
+    // new server runs nothing and is stopped, its deployment intact.
+    let dry = w.rollback(&spec, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr.contains("move the address back"),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(
+        items(&w.old_state()),
+        after_cutover(),
+        "the dry run changes nothing"
+    );
+    let back = w.rollback(&spec, &["--yes"]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert_eq!(
+        items(&w.old_state()),
+        old_items(),
+        "exactly as before apply"
+    );
+    let new = World::server_state(w.new_port);
+    assert!(
+        new["schedules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(new["listeners"].as_array().into_iter().flatten())
+            .all(|i| i["enabled"] == false),
+        "the new server runs nothing: {new}"
+    );
+    never_both_enabled(w.old_port, w.new_port);
+    let rolled = w.inspect();
+    let address = rolled["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["AllocationId"] == w.seed["allocation"])
+        .cloned()
+        .expect("the old Elastic IP");
+    assert_eq!(
+        address["InstanceId"], w.seed["instance"],
+        "the address is back"
+    );
+    let new_state = rolled["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["Instances"].as_array().cloned().unwrap_or_default())
+        .find(|i| i["InstanceId"] == new_instance.as_str())
+        .map(|i| i["State"]["Name"].clone())
+        .expect("the new instance");
+    assert!(
+        new_state == "stopped" || new_state == "stopping",
+        "{new_state}"
+    );
+    let stack = rolled["stacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["StackName"] == "e2e-prod")
+        .cloned()
+        .expect("the stack is intact");
+    assert_eq!(stack["StackStatus"], "UPDATE_COMPLETE");
+    assert_eq!(
+        old_deployment(&rolled, &w.seed),
+        old_deployment(&before, &w.seed)
+    );
+    // Rolling back again is safe and ends the same.
+    let twice = w.rollback(&spec, &["--yes"]);
+    assert_eq!(twice.code, 0, "{}", twice.stderr);
+    assert_eq!(items(&w.old_state()), old_items());
+}
+
+/// The old server's configuration drifts after the snapshot (a hook edits a schedule between
+/// verify and cutover): cutover refuses, naming the item, and switches nothing; with
+/// `--carry-config` the resumed run imports the edit into the new server, then switches.
+#[test]
+fn cutover_refuses_configuration_drift_unless_carried() {
+    let Some(w) = world() else { return };
+    let drifted = r#"{"schedules":[{"description":"Nightly load","enabled":true,"job":"graph/Load-v2.grf"},{"description":"Old report","enabled":false}]}"#;
+    let hook = format!(
+        "hooks:\n  - name: edit-schedule\n    command: [{}, -c, \"import sys,urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST'))\", \"http://127.0.0.1:{}/__test__/configure\", {}]\n    after: [verify]\n    before: [cutover]\n",
+        w.venv.join("bin/python").display(),
+        w.old_port,
+        serde_json::to_string(drifted).expect("yaml string")
+    );
+    let spec = w.spec("drift", |t| {
+        format!(
+            "{}{hook}",
+            t.replace("  move_address: true\n", "  move_address: false\n")
+        )
+    });
+    let out = w.apply(&spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("changed schedule \"Nightly load\"")
+            && out.stderr.contains("--carry-config"),
+        "{}",
+        out.stderr
+    );
+    let old = World::server_state(w.old_port);
+    assert_eq!(
+        old["schedules"][0]["enabled"], true,
+        "nothing switched: the old server still runs it"
+    );
+    let out = w.apply(&spec, &["--yes", "--resume", "--carry-config"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let new = World::server_state(w.new_port);
+    assert_eq!(
+        new["schedules"][0]["job"], "graph/Load-v2.grf",
+        "the edit was carried"
+    );
+    assert_eq!(new["schedules"][0]["enabled"], true);
+    assert_eq!(
+        World::server_state(w.old_port)["schedules"][0]["enabled"],
+        false
+    );
+    never_both_enabled(w.old_port, w.new_port);
+}
+
+/// A cutover whose last phase fails is reversed at once: the old server runs again, the new
+/// one runs nothing.
+#[test]
+fn a_failed_cutover_is_reversed() {
+    let Some(w) = world() else { return };
+    // The new server refuses imports once cutover starts enabling (a hook arms the failure
+    // after verify, so activate and verify are untouched).
+    let arm = format!(
+        "hooks:\n  - name: break-new\n    command: [{}, -c, \"import sys,urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST'))\", \"http://127.0.0.1:{}/__test__/configure\", '{{\"fail\": {{\"/clover/api/rest/v1/server/configuration/import\": 500}}}}']\n    after: [verify]\n    before: [cutover]\n",
+        w.venv.join("bin/python").display(),
+        w.new_port,
+    );
+    let spec = w.spec("reversed", |t| {
+        format!(
+            "{}{arm}",
+            t.replace("  move_address: true\n", "  move_address: false\n")
+        )
+    });
+    let out = w.apply(&spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("cutover failed"), "{}", out.stderr);
+    World::configure(w.new_port, json!({ "fail": {} }));
+    assert_eq!(
+        items(&w.old_state()),
+        old_items(),
+        "the old server runs again"
+    );
+    let new = World::server_state(w.new_port);
+    assert_eq!(
+        new["schedules"][0]["enabled"], false,
+        "the new server runs nothing"
+    );
+    never_both_enabled(w.old_port, w.new_port);
+}
+
+#[test]
+fn rollback_refuses_without_a_cutover_with_a_changed_spec_or_a_held_lock() {
+    let Some(w) = world() else { return };
+    // A run that failed before cutover: nothing to roll back.
+    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    let spec = w.spec("no-cutover", |t| {
+        t.replace("drain_timeout: 20s", "drain_timeout: 2s")
+    });
+    assert_eq!(w.apply(&spec, &["--yes"]).code, 3);
+    World::configure(w.old_port, json!({ "running_jobs": [] }));
+    let out = w.rollback(&spec, &["--yes"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("apply::nothing_to_roll_back"),
+        "{}",
+        out.stderr
+    );
+    // No journal at all.
+    let never = w.spec("never-applied", |t| t);
+    let out = w.rollback(&never, &["--yes"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // A completed run, then a changed spec, then a held lock.
+    let spec = w.spec("refusals", |t| {
+        t.replace("  move_address: true\n", "  move_address: false\n")
+    });
+    let out = w.apply(&spec, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&spec).expect("spec");
+    std::fs::write(
+        &spec,
+        text.replace("instance_type: m6i.xlarge", "instance_type: m6i.2xlarge"),
+    )
+    .expect("edit");
+    let out = w.rollback(&spec, &["--yes"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("apply::spec_changed"), "{}", out.stderr);
+    std::fs::write(&spec, text).expect("restore");
+    let lock = w.dir.path().join("state/refusals/lock");
+    let mut holder = Command::new(w.venv.join("bin/python"))
+        .args([
+            "-c",
+            "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)",
+        ])
+        .arg(&lock)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("hold the lock");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("held");
+    let out = w.rollback(&spec, &["--yes"]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("apply::locked"), "{}", out.stderr);
+    assert_eq!(
+        items(&w.old_state()),
+        after_cutover(),
+        "nothing rolled back"
+    );
 }
 
 #[test]
@@ -1053,10 +1358,11 @@ fn resume_after_a_compensated_failure_pauses_and_resumes_again() {
     let out = w.apply(&spec, &["--yes", "--resume"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("skip     resume"), "{}", out.stderr);
+    assert!(out.stderr.contains("done     resume"), "{}", out.stderr);
     assert_eq!(
         items(&w.old_state()),
-        old_items(),
-        "resumed, not left paused"
+        after_cutover(),
+        "resumed (its listener runs), then cutover moved the schedule"
     );
 }
 
@@ -1110,9 +1416,11 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
         "deploy",
         "activate",
         "verify",
+        "cutover",
     ];
     for (i, kill_after) in steps.iter().enumerate() {
         World::configure(w.old_port, serde_json::from_str(OLD_ITEMS).expect("items"));
+        World::configure(w.new_port, serde_json::from_str(NEW_ITEMS).expect("items"));
         let name = format!("kill-{i}");
         let spec = w.spec(&name, |t| {
             t.replace("  move_address: true\n", "  move_address: false\n")
@@ -1141,7 +1449,7 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
         );
         assert_eq!(
             items(&w.old_state()),
-            old_items(),
+            after_cutover(),
             "killed after {kill_after}"
         );
         let stack = w.inspect()["stacks"]

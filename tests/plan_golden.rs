@@ -57,6 +57,7 @@ fn plan_json_follows_the_spec_md_contract() {
             "deploy",
             "activate",
             "verify",
+            "cutover",
             "move-address"
         ]
     );
@@ -78,12 +79,19 @@ fn plan_json_follows_the_spec_md_contract() {
             "deploy",
             "activate",
             "verify",
+            "cutover",
             "move-address"
         ])
     );
     assert_eq!(
         plan["downtime"]["steps"],
-        serde_json::json!(["pause", "snapshot-database", "snapshot-data", "resume"])
+        serde_json::json!([
+            "pause",
+            "snapshot-database",
+            "snapshot-data",
+            "resume",
+            "cutover"
+        ])
     );
 }
 
@@ -137,8 +145,12 @@ fn existing_snapshots_drop_pause_snapshot_and_resume() {
         .iter()
         .filter_map(|s| s["id"].as_str())
         .collect();
-    assert_eq!(ids, ["deploy", "activate", "verify"]);
-    assert_eq!(plan["downtime"], serde_json::Value::Null);
+    assert_eq!(ids, ["deploy", "activate", "verify", "cutover"]);
+    assert_eq!(
+        plan["downtime"]["steps"],
+        serde_json::json!(["cutover"]),
+        "the old server is not paused; only the cutover window remains"
+    );
 }
 
 #[test]

@@ -195,7 +195,8 @@ proptest! {
             }
             prop_assert_eq!(id("move-address").is_some(), p.move_address);
             if p.move_address {
-                prop_assert!(edge("verify", "move-address"));
+                prop_assert!(edge("verify", "cutover"));
+                prop_assert!(edge("cutover", "move-address"));
             }
             prop_assert_eq!(id("restore-database").is_some(), p.cloud == 2);
         }

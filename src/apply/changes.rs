@@ -27,6 +27,10 @@ pub struct Changes {
     pub address_moved: bool,
     /// Whether a step touched the new server (license, re-enabled items).
     pub new_server_touched: bool,
+    /// What cutover set out to move from the old server to the new one, and whether it was
+    /// reversed since.
+    pub cutover_moving: BTreeSet<String>,
+    pub cutover_reversed: bool,
 }
 
 impl Changes {
@@ -81,6 +85,15 @@ impl Changes {
                     data.get("change_set").is_some() || data.get("StackId").is_some();
             }
             "move-address" => self.address_moved = true,
+            "cutover" => {
+                if let Some(moving) = data.get("moving").or_else(|| data.get("moved")) {
+                    self.cutover_moving = ids(moving).into_iter().collect();
+                    self.cutover_reversed = false;
+                }
+                if data["phase"] == "reversed" {
+                    self.cutover_reversed = true;
+                }
+            }
             "activate" | "verify" => self.new_server_touched = true,
             _ => {}
         }

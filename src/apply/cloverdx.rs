@@ -196,6 +196,22 @@ impl CloverDx {
         self.import(changed).await
     }
 
+    /// Imports `items` from another server's configuration `xml` (only those), with `enabled`
+    /// set as given: configuration carried from the old server to the new one.
+    pub async fn import_items(
+        &self,
+        xml: &str,
+        items: &Disabled,
+        enabled: bool,
+    ) -> Result<(), String> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let only = server_config::subset(xml, items)?;
+        let changed = server_config::set_enabled(&only, items, enabled)?;
+        self.import(changed).await
+    }
+
     /// Run ids of the jobs running now.
     pub async fn running_jobs(&self) -> Result<Vec<String>, String> {
         let req = self.request(

@@ -209,10 +209,12 @@ impl Executor<'_> {
                         interrupted = true;
                         self.events.emit(&Event::Interrupted);
                         // Steps in flight are waits or single API calls; stop waiting for them,
-                        // but let pause and resume finish: an aborted request could still reach
-                        // the old server after the compensation has run.
+                        // but let pause, resume and cutover finish: an aborted request could
+                        // still reach a server after the compensation has run, and a cutover
+                        // cut off between its phases would leave neither server running the
+                        // schedules (it ends, or reverses itself, within its own timeout).
                         for (step, handle) in running.values() {
-                            if step != "pause" && step != "resume" {
+                            if !matches!(step.as_str(), "pause" | "resume" | "cutover") {
                                 handle.abort();
                             }
                         }
@@ -251,9 +253,18 @@ impl Executor<'_> {
             .filter(|id| !done.contains_key(*id) && !failed.iter().any(|(f, _)| f == *id))
             .cloned()
             .collect();
-        let downtime_seconds = match (started_at.get("pause"), finished_at.get("resume")) {
+        // The windows in which no server runs the schedules: pause → resume, and the cutover's
+        // own (old disabled → new enabled).
+        let pause_window = match (started_at.get("pause"), finished_at.get("resume")) {
             (Some(a), Some(b)) if b >= a => Some(b - a),
             _ => None,
+        };
+        let cutover_window = done
+            .get("cutover")
+            .and_then(|o| o["window_seconds"].as_f64());
+        let downtime_seconds = match (pause_window, cutover_window) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
         };
         let succeeded = failed.is_empty()
             && !interrupted

@@ -5,11 +5,14 @@
 pub mod changes;
 pub mod clock;
 pub mod cloverdx;
+pub mod cutover;
+pub mod drift;
 pub mod events;
 pub mod executor;
 pub mod http_error;
 pub mod journal;
 pub mod preflight;
+pub mod rollback;
 pub mod runner;
 pub mod secrets;
 pub mod server_config;

@@ -15,7 +15,7 @@ use super::preflight::PreflightFuture;
 use super::secrets;
 use crate::plan::Step;
 use crate::plan::step::StepKind;
-use crate::spec::model::{Enable, Spec};
+use crate::spec::model::Spec;
 
 /// The longest a hook may run.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -30,6 +30,13 @@ pub trait Provider: Send + Sync + 'static {
     fn preflight(&self) -> PreflightFuture<'_>;
     /// The new server's URL from the deploy step's outputs.
     fn new_server_url(&self, cx: &StepContext) -> Option<String>;
+    /// Rollback: the old address back on the old server.
+    fn move_address_back<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a>;
+    /// Rollback: the new server stopped, its deployment intact.
+    fn stop_new<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a>;
+    /// Rollback with `--delete-new`: the new deployment deleted (stateful resources leave
+    /// final snapshots).
+    fn delete_new(&self) -> StepFuture<'_>;
 }
 
 pub struct CloudRunner {
@@ -42,6 +49,7 @@ pub struct CloudRunner {
     pub events: Arc<dyn Events>,
     /// How often waits poll.
     pub poll: Duration,
+    pub cutover: super::cutover::Options,
 }
 
 impl Runner for CloudRunner {
@@ -82,7 +90,7 @@ impl Runner for CloudRunner {
                 ),
             ],
             StepKind::Verify => {
-                let mut calls: Vec<String> = self
+                let calls: Vec<String> = self
                     .spec
                     .steps
                     .verify
@@ -95,14 +103,24 @@ impl Runner for CloudRunner {
                         ),
                     })
                     .collect();
-                if !self.spec.steps.verify.enable.is_empty() {
-                    calls.push(format!(
-                        "POST {} (re-enable on the new server)",
-                        self.new_server_display(cloverdx::Target::Api(e.config_import.as_str()))
-                    ));
-                }
                 calls
             }
+            StepKind::Cutover => vec![
+                format!(
+                    "GET {} and the old server's export (guardrails; compare the configurations, --carry-config imports what drifted)",
+                    self.new_server_display(cloverdx::Target::Api(e.health.as_str()))
+                ),
+                format!(
+                    "POST {} (what the old server runs, enabled=false), then GET {} until no job runs",
+                    old(&e.config_import),
+                    old(&e.running_jobs)
+                ),
+                format!(
+                    "POST {} (exactly that set, enabled=true), within --cutover-timeout ({}s), reversed on failure",
+                    self.new_server_display(cloverdx::Target::Api(e.config_import.as_str())),
+                    self.cutover.timeout.as_secs()
+                ),
+            ],
             StepKind::Hook => self.hook_description(step),
             other => self.provider.describe(other),
         }
@@ -115,6 +133,7 @@ impl Runner for CloudRunner {
                 StepKind::Resume => self.resume(&cx).await,
                 StepKind::Activate => self.activate(&cx).await,
                 StepKind::Verify => self.verify(&cx).await,
+                StepKind::Cutover => super::cutover::run(self, &cx).await,
                 StepKind::Hook => self.hook(&step, &cx).await,
                 other => self.provider.run(other, cx).await,
             }
@@ -213,7 +232,7 @@ impl CloudRunner {
         Ok(json!({ "enabled": cloverdx::to_json(&disabled) }))
     }
 
-    fn new_server(&self, cx: &StepContext) -> Result<CloverDx, String> {
+    pub(super) fn new_server(&self, cx: &StepContext) -> Result<CloverDx, String> {
         let url = self
             .new_server_url
             .clone()
@@ -275,22 +294,9 @@ impl CloudRunner {
                 tokio::time::sleep(self.poll).await;
             }
         }
-        // Re-enable on the new server only what pause disabled on the old one.
-        let disabled = cx
-            .output("pause")
-            .map(|o| cloverdx::from_json(&o["disabled"]))
-            .unwrap_or_default();
-        let wanted: cloverdx::Disabled = disabled
-            .into_iter()
-            .filter(|(kind, _)| match kind {
-                super::server_config::Kind::Schedule => v.enable.contains(&Enable::Schedules),
-                super::server_config::Kind::Listener => v.enable.contains(&Enable::Listeners),
-            })
-            .collect();
-        server.set_enabled(&wanted, true).await?;
-        Ok(
-            json!({ "server": server.base(), "checks": passed, "enabled": cloverdx::to_json(&wanted) }),
-        )
+        // The new server's schedules and listeners stay disabled: cutover enables them, once
+        // the old server has stopped running them.
+        Ok(json!({ "server": server.base(), "checks": passed }))
     }
 
     fn hook_description(&self, step: &Step) -> Vec<String> {

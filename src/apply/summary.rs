@@ -37,7 +37,15 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, changes: &Changes, cx: &Con
 /// The old server's state as the journal shows it: paused only when items were disabled and
 /// not re-enabled since.
 fn old_server(out: &mut dyn Write, outcome: &Outcome, changes: &Changes) {
-    if !changes.still_paused.is_empty() {
+    if !changes.cutover_moving.is_empty() && !changes.cutover_reversed {
+        let items: Vec<&str> = changes.cutover_moving.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "  cutover moved {} to the new server ({}); `cloverlift rollback` moves them back",
+            items.len(),
+            items.join(", ")
+        );
+    } else if !changes.still_paused.is_empty() {
         let items: Vec<&str> = changes.still_paused.iter().map(String::as_str).collect();
         let _ = writeln!(
             out,

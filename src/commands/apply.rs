@@ -53,12 +53,21 @@ pub struct Args {
     /// Directory of template overrides, as for `render`.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Seconds the cutover may take (disable on the old server, drain, enable on the new one);
+    /// past it, the cutover is reversed.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_CUTOVER_TIMEOUT)]
+    pub cutover_timeout: u64,
+    /// At cutover, import into the new server the schedules and listeners added or changed on
+    /// the old server since the snapshot (without it, such drift stops the cutover).
+    #[arg(long)]
+    pub carry_config: bool,
     /// Seconds between polls of long waits (snapshots, stacks, health).
     #[arg(long, default_value_t = DEFAULT_POLL_SECONDS)]
     pub poll_seconds: u64,
 }
 
 const DEFAULT_POLL_SECONDS: u64 = 15;
+const DEFAULT_CUTOVER_TIMEOUT: u64 = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EventFormat {
@@ -72,7 +81,12 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         Err(code) => return code,
     };
     let spec = Arc::new(valid.spec.clone());
-    if let Err(code) = check_support(&spec, io).and_then(|()| check_urls(args, io)) {
+    let urls = check_urls(
+        args.new_server_url.as_deref(),
+        args.endpoint_url.as_deref(),
+        io,
+    );
+    if let Err(code) = check_support(&spec, io).and(urls) {
         return code;
     }
     let source = TemplateSource {
@@ -103,7 +117,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         args,
         spec,
         plan: &plan,
-        spec_sha256: journal_key(args, &artifacts),
+        spec_sha256: journal_key(&args.file, &artifacts),
         spec_dir: args
             .file
             .parent()
@@ -116,7 +130,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
 }
 
 /// This build drives the architecture strategy on AWS.
-fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
+pub(super) fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
     if spec.cloud == Cloud::Aws && spec.strategy == Strategy::Architecture {
         return Ok(());
     }
@@ -129,9 +143,13 @@ fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
 }
 
 /// The URLs given on the command line, before anything else (a dry run included).
-fn check_urls(args: &Args, io: &mut Io) -> Result<(), u8> {
-    if let Some(url) = &args.new_server_url
-        && crate::spec::checked::ServerUrl::try_from(url.clone()).is_err()
+pub(super) fn check_urls(
+    new_server_url: Option<&str>,
+    endpoint_url: Option<&str>,
+    io: &mut Io,
+) -> Result<(), u8> {
+    if let Some(url) = new_server_url
+        && crate::spec::checked::ServerUrl::try_from(url.to_owned()).is_err()
     {
         let _ = writeln!(
             io.err,
@@ -140,7 +158,7 @@ fn check_urls(args: &Args, io: &mut Io) -> Result<(), u8> {
         );
         return Err(exit::USAGE);
     }
-    if let Some(url) = &args.endpoint_url {
+    if let Some(url) = endpoint_url {
         let parsed = reqwest::Url::parse(url);
         if !parsed.is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
             let _ = writeln!(
@@ -154,9 +172,9 @@ fn check_urls(args: &Args, io: &mut Io) -> Result<(), u8> {
 }
 
 /// The journal is tied to the spec and to what it renders (template overrides included).
-fn journal_key(args: &Args, artifacts: &render::Artifacts) -> String {
+pub(super) fn journal_key(spec_file: &Path, artifacts: &render::Artifacts) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(std::fs::read(&args.file).unwrap_or_default());
+    hasher.update(std::fs::read(spec_file).unwrap_or_default());
     for (name, text) in &artifacts.files {
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
@@ -202,6 +220,10 @@ impl Run<'_> {
             provider,
             events: Arc::clone(&self.events),
             poll: self.poll(),
+            cutover: crate::apply::cutover::Options {
+                timeout: Duration::from_secs(self.args.cutover_timeout.max(1)),
+                carry_config: self.args.carry_config,
+            },
         });
         if self.args.dry_run {
             self.describe(runner.as_ref());
@@ -402,6 +424,13 @@ impl Run<'_> {
             "--poll-seconds",
             (a.poll_seconds != DEFAULT_POLL_SECONDS).then(|| a.poll_seconds.to_string()),
         );
+        option(
+            "--cutover-timeout",
+            (a.cutover_timeout != DEFAULT_CUTOVER_TIMEOUT).then(|| a.cutover_timeout.to_string()),
+        );
+        if a.carry_config {
+            words.push("--carry-config".into());
+        }
         if a.format == EventFormat::Json {
             words.extend(["--format".into(), "json".into()]);
         }

@@ -7,6 +7,8 @@ pub mod diff;
 pub mod explain;
 pub mod plan;
 pub mod render;
+#[cfg(feature = "aws")]
+pub mod rollback;
 pub mod schema;
 pub mod validate;
 

@@ -102,9 +102,13 @@ fn builtin(spec: &Spec) -> (Vec<StepKind>, Vec<(StepKind, StepKind)>) {
             }
             steps.push(Verify);
             edges.push((last, Verify));
+            // The switch-over: the old server stops running its schedules and listeners before
+            // the new one starts them; the address follows.
+            steps.push(Cutover);
+            edges.push((Verify, Cutover));
             if spec.steps.move_address {
                 steps.push(MoveAddress);
-                edges.push((Verify, MoveAddress));
+                edges.push((Cutover, MoveAddress));
             }
         }
         Strategy::War => {

@@ -26,6 +26,8 @@ pub fn violations(plan: &Plan) -> Vec<String> {
         }
         let allowed = match kind {
             StepKind::Pause | StepKind::Resume | StepKind::MoveAddress => true,
+            // The switch-over: the old server stops running what the new one starts.
+            StepKind::Cutover => plan.strategy == Strategy::Architecture,
             StepKind::StopService | StepKind::ReplaceWar | StepKind::StartService => {
                 plan.strategy == Strategy::War
             }
@@ -73,6 +75,17 @@ pub fn violations(plan: &Plan) -> Vec<String> {
         match find(StepKind::Verify) {
             Some(v) if reaches(v, mv) => {}
             _ => out.push("move-address does not wait for verify".to_owned()),
+        }
+    }
+    if let Some(c) = find(StepKind::Cutover) {
+        match find(StepKind::Verify) {
+            Some(v) if reaches(v, c) => {}
+            _ => out.push("cutover does not wait for verify".to_owned()),
+        }
+        if let Some(mv) = find(StepKind::MoveAddress)
+            && !reaches(c, mv)
+        {
+            out.push("move-address does not wait for cutover".to_owned());
         }
     }
     out

@@ -1,5 +1,5 @@
 //! Facts computed from the graph: parallel levels, a deterministic order, the critical path
-//! (by each step's typical duration) and the old server's downtime window (pause → resume).
+//! (by each step's typical duration) and the downtime windows (pause → resume, and cutover).
 
 use std::collections::BTreeSet;
 
@@ -96,11 +96,13 @@ impl Schedule {
     }
 }
 
-/// Descendants of pause that are also ancestors of resume (both included).
+/// The windows in which no server runs the schedules: descendants of pause that are also
+/// ancestors of resume (both included), then the cutover, in order.
 fn downtime(graph: &DiGraph<Step, ()>, order: &[NodeIndex]) -> Vec<NodeIndex> {
     let find = |kind| graph.node_indices().find(|&ix| graph[ix].kind == kind);
+    let cutover = find(StepKind::Cutover);
     let (Some(pause), Some(resume)) = (find(StepKind::Pause), find(StepKind::Resume)) else {
-        return Vec::new();
+        return cutover.into_iter().collect();
     };
     let mut after_pause = BTreeSet::new();
     let mut bfs = Bfs::new(graph, pause);
@@ -116,6 +118,8 @@ fn downtime(graph: &DiGraph<Step, ()>, order: &[NodeIndex]) -> Vec<NodeIndex> {
     order
         .iter()
         .copied()
-        .filter(|ix| after_pause.contains(ix) && before_resume.contains(ix))
+        .filter(|ix| {
+            (after_pause.contains(ix) && before_resume.contains(ix)) || Some(*ix) == cutover
+        })
         .collect()
 }

@@ -19,6 +19,7 @@ pub enum StepKind {
     RestoreDatabase,
     Activate,
     Verify,
+    Cutover,
     MoveAddress,
     Hook,
 }
@@ -111,7 +112,7 @@ use Resource::*;
 
 impl StepKind {
     /// Every built-in kind, in runbook order.
-    pub const BUILTIN: [StepKind; 13] = [
+    pub const BUILTIN: [StepKind; 14] = [
         StepKind::Pause,
         StepKind::SnapshotDatabase,
         StepKind::SnapshotData,
@@ -124,6 +125,7 @@ impl StepKind {
         StepKind::RestoreDatabase,
         StepKind::Activate,
         StepKind::Verify,
+        StepKind::Cutover,
         StepKind::MoveAddress,
     ];
 
@@ -142,6 +144,7 @@ impl StepKind {
             StepKind::RestoreDatabase => "restore-database",
             StepKind::Activate => "activate",
             StepKind::Verify => "verify",
+            StepKind::Cutover => "cutover",
             StepKind::MoveAddress => "move-address",
             StepKind::Hook => "hook",
         }
@@ -179,14 +182,21 @@ impl StepKind {
                 "restore the database backup into the new Cloud SQL instance"
             }
             StepKind::Activate => "install the license on the new server",
-            StepKind::Verify => "run the health and smoke checks on the new server",
+            StepKind::Verify => {
+                "run the health and smoke checks on the new server, its schedules and listeners \
+                 still disabled"
+            }
+            StepKind::Cutover => {
+                "disable and drain on the old server what it ran, then enable exactly that on the \
+                 new one: never both at once"
+            }
             StepKind::MoveAddress => "move the old public address to the new server",
             StepKind::Hook => "run a hook from the spec",
         }
     }
 
-    /// What the step reads and changes. Only pause, resume and move-address change the old
-    /// deployment in the architecture strategy; the war strategy's in-place steps change the
+    /// What the step reads and changes. Only pause, resume, cutover and move-address change the
+    /// old deployment in the architecture strategy; the war strategy's in-place steps change the
     /// old instance by design, after the snapshots that are its rollback point.
     pub fn touches(self) -> &'static [(Resource, Access)] {
         match self {
@@ -202,6 +212,7 @@ impl StepKind {
             StepKind::RestoreDatabase => &[(Snapshots, Read), (NewDeployment, Mutate)],
             StepKind::Activate => &[(NewServer, Mutate)],
             StepKind::Verify => &[(NewServer, Read)],
+            StepKind::Cutover => &[(OldServer, Mutate), (NewServer, Mutate)],
             StepKind::MoveAddress => &[(Address, Mutate), (NewDeployment, Mutate)],
             StepKind::Hook => &[(External, Mutate)],
         }
@@ -242,7 +253,9 @@ impl StepKind {
             | StepKind::SnapshotData
             | StepKind::Resume
             | StepKind::StopService => DurationClass::Instant,
-            StepKind::Activate | StepKind::MoveAddress | StepKind::Hook => DurationClass::Short,
+            StepKind::Activate | StepKind::Cutover | StepKind::MoveAddress | StepKind::Hook => {
+                DurationClass::Short
+            }
             StepKind::Pause | StepKind::ReplaceWar | StepKind::StartService | StepKind::Verify => {
                 DurationClass::Minutes
             }

@@ -54,6 +54,7 @@ STATE = {
     "suspended": False,
     "imports": 0,
     "requests": [],    # [{"method", "path", "query"}], in arrival order
+    "timeline": [],    # [{"t", "kind", "item", "enabled"}]: every state of every item, from the start
 }
 
 # path -> (methods, needs credentials)
@@ -74,7 +75,7 @@ def export_xml():
     for s in STATE["schedules"]:
         el = ET.SubElement(schedules, f"{{{NS}}}schedule", {"enabled": str(s["enabled"]).lower()})
         ET.SubElement(el, f"{{{NS}}}description").text = s["description"]
-        ET.SubElement(el, f"{{{NS}}}jobFile").text = "graph/Load.grf"
+        ET.SubElement(el, f"{{{NS}}}jobFile").text = s.get("job", "graph/Load.grf")
     listeners = ET.SubElement(root, f"{{{NS}}}eventListenersList")
     for l in STATE["listeners"]:
         el = ET.SubElement(listeners, f"{{{NS}}}eventListener",
@@ -83,18 +84,39 @@ def export_xml():
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
+def note(kind, item, enabled):
+    STATE["timeline"].append({"t": time.time(), "kind": kind, "item": item, "enabled": enabled})
+
+
 def import_xml(body):
+    """Applies the items as the server's import does (override): matched by description or
+    name, updated when they exist, created when they do not."""
     root = ET.fromstring(body)
     for el in root.iter(f"{{{NS}}}schedule"):
         desc = (el.findtext(f"{{{NS}}}description") or "").strip()
-        for s in STATE["schedules"]:
-            if s["description"] == desc:
-                s["enabled"] = el.get("enabled", "true") == "true"
+        enabled = el.get("enabled", "true") == "true"
+        job = el.findtext(f"{{{NS}}}jobFile")
+        found = [s for s in STATE["schedules"] if s["description"] == desc]
+        if not found:
+            found = [{"description": desc, "enabled": not enabled}]
+            STATE["schedules"].append(found[0])
+        for s in found:
+            if job and (job != "graph/Load.grf" or "job" in s):
+                s["job"] = job
+            if s["enabled"] != enabled:
+                s["enabled"] = enabled
+                note("schedule", desc, enabled)
     for el in root.iter(f"{{{NS}}}eventListener"):
         name = (el.findtext(f"{{{NS}}}name") or "").strip()
-        for l in STATE["listeners"]:
-            if l["name"] == name:
-                l["enabled"] = el.get("enabled", "true") == "true"
+        enabled = el.get("enabled", "true") == "true"
+        found = [l for l in STATE["listeners"] if l["name"] == name]
+        if not found:
+            found = [{"name": name, "enabled": not enabled}]
+            STATE["listeners"].append(found[0])
+        for l in found:
+            if l["enabled"] != enabled:
+                l["enabled"] = enabled
+                note("listener", name, enabled)
     STATE["imports"] += 1
 
 
@@ -216,6 +238,10 @@ def main():
     items = json.loads(args.items)
     STATE["schedules"] = items.get("schedules", [])
     STATE["listeners"] = items.get("listeners", [])
+    for s in STATE["schedules"]:
+        note("schedule", s["description"], s["enabled"])
+    for l in STATE["listeners"]:
+        note("listener", l["name"], l["enabled"])
     Handler.user, Handler.password = args.user, args.password
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"listening {server.server_address[1]}", flush=True)

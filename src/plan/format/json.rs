@@ -70,10 +70,8 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
         }),
         Strategy::Architecture => json!({
             "point": Value::Null,
-            "steps": [
-                "the old deployment keeps running unchanged; delete the new deployment to roll back",
-                "if move-address ran, move the address back to the old server",
-            ],
+            "command": "cloverlift rollback",
+            "steps": architecture_rollback(spec),
         }),
     };
     json!({
@@ -89,8 +87,32 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
         "critical_path_typical_seconds": plan.schedule.critical_seconds,
         "downtime": downtime,
         "rollback": rollback,
+        "cutover": plan.find(StepKind::Cutover.id()).map(|_| json!({
+            "before": "the old server runs the schedules and listeners",
+            "after": "the new server runs exactly what the old one ran; the old one runs none of it",
+        })),
         "prerequisites": super::super::prerequisites::of(spec),
     })
+}
+
+/// What `cloverlift rollback` does, in order, for the architecture strategy.
+pub fn architecture_rollback(spec: &Spec) -> Vec<String> {
+    let mut steps = vec![
+        "disable on the new server what cutover enabled".to_owned(),
+        "re-enable on the old server exactly what cutover disabled".to_owned(),
+    ];
+    if spec.steps.move_address {
+        steps.push("move the address back to the old server".into());
+    }
+    steps.push(
+        "stop the new server; the new deployment stays intact (--delete-new deletes it, snapshots are kept)"
+            .into(),
+    );
+    steps.push(
+        "not brought back: what the new server wrote to its own database after cutover (run history, configuration)"
+            .into(),
+    );
+    steps
 }
 
 /// The API call of Google Cloud's restore-database step, spelled out for reviewers: Cloud SQL

@@ -113,9 +113,15 @@ pub fn render(plan: &Plan, spec: &Spec) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "old server downtime: {} (typically {})",
+            "no server runs the schedules during: {} (typically {})",
             window.join(", "),
             human_seconds(super::json::window_seconds(plan))
+        );
+    }
+    if plan.find(StepKind::Cutover.id()).is_some() {
+        let _ = writeln!(
+            out,
+            "roles: the old server runs the schedules and listeners until cutover, the new one from cutover on; never both"
         );
     }
     let slow: Vec<&str> = plan
@@ -140,16 +146,10 @@ pub fn render(plan: &Plan, spec: &Spec) -> String {
             );
         }
         Strategy::Architecture => {
-            let _ = writeln!(
-                out,
-                "rollback: the old deployment keeps running unchanged; delete the new \
-                 deployment{}",
-                if spec.steps.move_address {
-                    " and move the address back"
-                } else {
-                    ""
-                }
-            );
+            let _ = writeln!(out, "rollback (cloverlift rollback):");
+            for (i, step) in super::json::architecture_rollback(spec).iter().enumerate() {
+                let _ = writeln!(out, "  {}. {step}", i + 1);
+            }
         }
     }
     for p in super::super::prerequisites::of(spec) {

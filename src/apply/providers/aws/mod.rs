@@ -7,6 +7,7 @@
 
 pub mod network;
 mod preflight;
+mod rollback;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -834,6 +835,18 @@ impl Provider for AwsProvider {
 
     fn preflight(&self) -> PreflightFuture<'_> {
         Box::pin(self.preflight())
+    }
+
+    fn move_address_back<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(self.move_address_back(deploy))
+    }
+
+    fn stop_new<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(self.stop_new(deploy))
+    }
+
+    fn delete_new(&self) -> StepFuture<'_> {
+        Box::pin(self.delete_new())
     }
 
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {

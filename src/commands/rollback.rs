@@ -1,0 +1,244 @@
+//! `cloverlift rollback SPEC [--dry-run] [--yes] [--delete-new]`: reverses the cutover of an
+//! apply run from its journal. See `apply::rollback` for what it does and in which order.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::apply::{check_support, check_urls, journal_key};
+use super::{Io, exit, load_checked, report_io};
+use crate::apply::cloverdx::CloverDx;
+use crate::apply::events::{Events, HumanEvents};
+use crate::apply::journal::{self, Journal};
+use crate::apply::preflight::{self, Report};
+use crate::apply::providers::aws::AwsProvider;
+use crate::apply::rollback::{self, Rollback, Undo};
+use crate::render::{self, TemplateSource};
+use crate::spec::model::Spec;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The spec the run applied.
+    #[arg(value_name = "SPEC")]
+    pub file: PathBuf,
+    /// Print what rollback would do, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Also delete the new deployment (its database and volume leave final snapshots).
+    #[arg(long)]
+    pub delete_new: bool,
+    /// Where the run's journal is, as given to apply.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Reach the new server at this URL, as given to apply.
+    #[arg(long, value_name = "URL")]
+    pub new_server_url: Option<String>,
+    /// Directory of template overrides, as given to apply.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+pub fn run(args: &Args, io: &mut Io) -> u8 {
+    let (valid, plan) = match load_checked(&args.file, io) {
+        Ok(checked) => checked,
+        Err(code) => return code,
+    };
+    let spec = Arc::new(valid.spec.clone());
+    let urls = check_urls(
+        args.new_server_url.as_deref(),
+        args.endpoint_url.as_deref(),
+        io,
+    );
+    if let Err(code) = check_support(&spec, io).and(urls) {
+        return code;
+    }
+    let source = TemplateSource {
+        override_dir: args.templates.clone(),
+    };
+    let artifacts = match render::Renderer::new(&source).and_then(|r| r.render(&valid, &plan)) {
+        Ok(a) => a,
+        Err(e) => {
+            report_io(io, e);
+            return exit::USAGE;
+        }
+    };
+    let spec_dir = args
+        .file
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| spec_dir.join(".cloverlift"))
+        .join(spec.name.as_str());
+    let journal_path = dir.join("journal.jsonl");
+    let undo = match journal::records(&journal_path)
+        .ok()
+        .and_then(|records| Undo::from_records(&records))
+    {
+        Some(undo) => undo,
+        None => {
+            let _ = writeln!(
+                io.err,
+                "error[apply::nothing_to_roll_back]: the journal at {} shows no cutover: the old server still runs its schedules and listeners, and there is nothing to roll back",
+                journal_path.display()
+            );
+            return exit::USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let key = journal_key(&args.file, &artifacts);
+    runtime.block_on(async {
+        let events: Arc<dyn Events> = Arc::new(HumanEvents::new(false));
+        let provider = match AwsProvider::new(
+            Arc::clone(&spec),
+            args.endpoint_url.as_deref(),
+            String::new(),
+            "[]",
+            events,
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = writeln!(io.err, "error: {e}");
+                return exit::USAGE;
+            }
+        };
+        let (old, new) = match servers(&spec, &spec_dir, args, &undo, io).await {
+            Ok(pair) => pair,
+            Err(code) => return code,
+        };
+        let _ = writeln!(io.err, "rollback of plan {}:", spec.name);
+        for call in rollback::describe(&undo, new.base(), old.base(), args.delete_new) {
+            let _ = writeln!(io.err, "    {call}");
+        }
+        if args.dry_run {
+            return exit::OK;
+        }
+        if let Err(code) = confirm(&spec, args, io) {
+            return code;
+        }
+        // Takes the plan's lock and checks the spec is the one applied.
+        let (journal, _) = match Journal::open(&dir, spec.name.as_str(), &key, true) {
+            Ok(j) => j,
+            Err(e) => {
+                report_io(io, e);
+                return exit::USAGE;
+            }
+        };
+        let rollback = Rollback {
+            undo: &undo,
+            old: &old,
+            new: &new,
+            provider: &provider,
+            journal: Arc::new(Mutex::new(journal)),
+            delete_new: args.delete_new,
+        };
+        match rollback.run().await {
+            Ok(_) => {
+                let _ = writeln!(
+                    io.err,
+                    "rolled back: the old server runs its schedules and listeners again; the new deployment is stopped{}",
+                    if args.delete_new { " and being deleted" } else { " and intact" }
+                );
+                exit::OK
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    io.err,
+                    "error[apply::rollback]: {e}\n  run the same command again: every phase is safe to repeat"
+                );
+                exit::APPLY_FAILED
+            }
+        }
+    })
+}
+
+/// The old server's client (its password resolved) and the new server's, at the URL the run
+/// reached it on.
+async fn servers(
+    spec: &Spec,
+    spec_dir: &std::path::Path,
+    args: &Args,
+    undo: &Undo,
+    io: &mut Io<'_>,
+) -> Result<(CloverDx, CloverDx), u8> {
+    let mut report = Report::default();
+    let Some(password) = preflight::password(spec, spec_dir, &mut report).await else {
+        for p in &report.problems {
+            let _ = writeln!(io.err, "error[apply::preflight]: {p}");
+        }
+        return Err(exit::APPLY_FAILED);
+    };
+    let server = &spec.from.server;
+    let old = CloverDx::new(
+        server.url.as_str(),
+        server.username.as_str(),
+        &password,
+        &server.endpoints,
+    )
+    .map_err(|e| {
+        let _ = writeln!(io.err, "error: {e}");
+        exit::USAGE
+    })?;
+    let new_url = args
+        .new_server_url
+        .clone()
+        .or_else(|| undo.deploy["ServerUrl"].as_str().map(str::to_owned));
+    let Some(new_url) = new_url else {
+        let _ = writeln!(
+            io.err,
+            "error: the journal has no new server URL; give --new-server-url"
+        );
+        return Err(exit::USAGE);
+    };
+    let new = old.at(&new_url);
+    Ok((old, new))
+}
+
+fn confirm(spec: &Spec, args: &Args, io: &mut Io) -> Result<(), u8> {
+    if args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        let _ = writeln!(
+            io.err,
+            "error[apply::confirm]: refusing to roll back without --yes: no terminal to ask on"
+        );
+        return Err(exit::USAGE);
+    }
+    let what = if args.delete_new {
+        "roll back and DELETE the new deployment"
+    } else {
+        "roll back"
+    };
+    let _ = write!(io.err, "{what} plan {} now? [y/N] ", spec.name);
+    let _ = io.err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        let _ = writeln!(io.err, "nothing rolled back");
+        Err(exit::USAGE)
+    }
+}
