@@ -788,6 +788,96 @@ fn a_failed_cutover_is_reversed() {
     never_both_enabled(w.old_port, w.new_port);
 }
 
+/// Killed (SIGKILL, no chance to clean up) inside the cutover, after the old server stopped
+/// running the schedule and before the new one started it, then resumed; and the same inside
+/// rollback. Never both enabled, nothing lost: each ends where it would have.
+#[test]
+fn a_kill_inside_cutover_or_rollback_then_running_again_ends_right() {
+    let Some(w) = world() else { return };
+    let spec = w.spec("kill-cutover", |t| {
+        t.replace("  move_address: true\n", "  move_address: false\n")
+    });
+    // The new server answers slowly, so the switch has a window to be killed in.
+    World::configure(w.new_port, json!({ "latency": 0.5 }));
+    let mut child = w
+        .apply_command(&spec, &["--yes", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("apply");
+    let stdout = child.stdout.take().expect("stdout");
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["event"] == "started" && event["step"] == "cutover" {
+            break;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while World::server_state(w.old_port)["schedules"][0]["enabled"] != false {
+        assert!(
+            Instant::now() < deadline,
+            "cutover never disabled the old server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        World::server_state(w.new_port)["schedules"][0]["enabled"],
+        false,
+        "killed between the phases"
+    );
+    let out = w.apply(&spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(items(&w.old_state()), after_cutover());
+    assert_eq!(
+        World::server_state(w.new_port)["schedules"][0]["enabled"],
+        true
+    );
+    never_both_enabled(w.old_port, w.new_port);
+
+    // Rollback, killed after the new server stopped running the schedule and before the old
+    // one runs it again; run again, it ends rolled back.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .arg("rollback")
+        .arg(&spec)
+        .args([
+            "--yes",
+            "--endpoint-url",
+            &w.endpoint,
+            "--new-server-url",
+            &format!("http://127.0.0.1:{}/clover", w.new_port),
+            "--state-dir",
+        ])
+        .arg(w.dir.path().join("state"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CLOVER_PASSWORD", "s3cret-pw")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rollback");
+    World::configure(w.old_port, json!({ "latency": 0.5 }));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while World::server_state(w.new_port)["schedules"][0]["enabled"] != false {
+        assert!(
+            Instant::now() < deadline,
+            "rollback never disabled the new server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    World::configure(w.old_port, json!({ "latency": 0.0 }));
+    World::configure(w.new_port, json!({ "latency": 0.0 }));
+    let out = w.rollback(&spec, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(items(&w.old_state()), old_items());
+    never_both_enabled(w.old_port, w.new_port);
+}
+
 #[test]
 fn rollback_refuses_without_a_cutover_with_a_changed_spec_or_a_held_lock() {
     let Some(w) = world() else { return };
