@@ -878,6 +878,55 @@ fn a_kill_inside_cutover_or_rollback_then_running_again_ends_right() {
     never_both_enabled(w.old_port, w.new_port);
 }
 
+/// Verify runs the spec's smoke job on the new server and checks its result; a failed run
+/// stops the upgrade before cutover, with the old server still running everything.
+#[test]
+fn verify_runs_the_smoke_job_and_a_failed_run_stops_before_cutover() {
+    let Some(w) = world() else { return };
+    let with_smoke = |t: String| {
+        t.replace("  move_address: true\n", "  move_address: false\n").replace(
+            "    enable: [schedules]\n",
+            "    enable: [schedules]\n    smoke: { sandbox: smoke, job: jobflow/Smoke.jbf, timeout: 20s }\n",
+        )
+    };
+    World::configure(
+        w.new_port,
+        json!({ "jobs": { "smoke/jobflow/Smoke.jbf": "ERROR" } }),
+    );
+    let failing = w.spec("smoke-fails", with_smoke);
+    let out = w.apply(&failing, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("smoke job jobflow/Smoke.jbf (run 1) ended ERROR"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("not run:  cutover"), "{}", out.stderr);
+    assert_eq!(
+        items(&w.old_state()),
+        old_items(),
+        "the old server runs everything"
+    );
+    World::configure(
+        w.new_port,
+        json!({ "jobs": { "smoke/jobflow/Smoke.jbf": "FINISHED_OK" } }),
+    );
+    let passing = w.spec("smoke-passes", with_smoke);
+    let out = w.apply(&passing, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let reqs = requests(w.new_port);
+    assert!(
+        reqs.windows(3).any(|r| r
+            == [
+                "POST /clover/api/rest/v1/executions",
+                "GET /clover/api/rest/v1/executions/2",
+                "GET /clover/api/rest/v1/executions/2"
+            ]),
+        "{reqs:?}"
+    );
+}
+
 #[test]
 fn rollback_refuses_without_a_cutover_with_a_changed_spec_or_a_held_lock() {
     let Some(w) = world() else { return };

@@ -212,6 +212,37 @@ impl CloverDx {
         self.import(changed).await
     }
 
+    /// Starts a run of `job` in `sandbox` (`POST executions`, JSON): its run id.
+    pub async fn start_job(&self, sandbox: &str, job: &str) -> Result<String, String> {
+        let req = self
+            .request(
+                Method::POST,
+                Target::Api(self.endpoints.executions.as_str()),
+            )
+            .json(&serde_json::json!({ "sandboxCode": sandbox, "jobFile": job }));
+        let body = self.send("start the smoke job", req).await?;
+        let v: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| format!("start the smoke job: not JSON ({e})"))?;
+        match &v["runId"] {
+            serde_json::Value::Number(n) => Ok(n.to_string()),
+            serde_json::Value::String(s) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(format!("start the smoke job: no runId in {body}")),
+        }
+    }
+
+    /// The status of a run (`GET executions/RUN_ID`): `RUNNING`, `FINISHED_OK`, `ERROR`, ….
+    pub async fn job_status(&self, run_id: &str) -> Result<String, String> {
+        let path = format!("{}/{run_id}", self.endpoints.executions);
+        let req = self.request(Method::GET, Target::Api(&path));
+        let body = self.send("read the smoke job's status", req).await?;
+        let v: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| format!("read the smoke job's status: not JSON ({e})"))?;
+        v["status"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("read the smoke job's status: no status in {body}"))
+    }
+
     /// Run ids of the jobs running now.
     pub async fn running_jobs(&self) -> Result<Vec<String>, String> {
         let req = self.request(

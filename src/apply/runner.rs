@@ -102,6 +102,15 @@ impl Runner for CloudRunner {
                             self.new_server_display(cloverdx::Target::Host(p.as_str()))
                         ),
                     })
+                    .chain(self.spec.steps.verify.smoke.iter().map(|s| {
+                        format!(
+                            "POST {} (run {} in sandbox {}), then GET …/RUN_ID until FINISHED_OK (at most {})",
+                            self.new_server_display(cloverdx::Target::Api(e.executions.as_str())),
+                            s.job,
+                            s.sandbox,
+                            s.timeout
+                        )
+                    }))
                     .collect();
                 calls
             }
@@ -294,9 +303,52 @@ impl CloudRunner {
                 tokio::time::sleep(self.poll).await;
             }
         }
+        let smoke = match &v.smoke {
+            Some(smoke) => self.smoke(&server, smoke).await?,
+            None => Value::Null,
+        };
         // The new server's schedules and listeners stay disabled: cutover enables them, once
         // the old server has stopped running them.
-        Ok(json!({ "server": server.base(), "checks": passed }))
+        Ok(json!({ "server": server.base(), "checks": passed, "smoke": smoke }))
+    }
+
+    /// Runs the spec's smoke job on the new server once and waits for its end; anything but
+    /// `FINISHED_OK` fails verify.
+    async fn smoke(
+        &self,
+        server: &CloverDx,
+        smoke: &crate::spec::model::Smoke,
+    ) -> Result<Value, String> {
+        let run = server
+            .start_job(smoke.sandbox.as_str(), smoke.job.as_str())
+            .await?;
+        self.progress(
+            "verify",
+            format!("smoke job {} started (run {run})", smoke.job),
+        );
+        let deadline = Instant::now() + smoke.timeout.std();
+        loop {
+            let status = server.job_status(&run).await?;
+            match status.as_str() {
+                "FINISHED_OK" => {
+                    return Ok(json!({ "job": smoke.job, "run": run, "status": status }));
+                }
+                "RUNNING" | "READY" | "ENQUEUED" | "WAITING" | "N_A" => {}
+                _ => {
+                    return Err(format!(
+                        "smoke job {} (run {run}) ended {status}; see its log on the new server",
+                        smoke.job
+                    ));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "smoke job {} (run {run}) did not finish within {}",
+                    smoke.job, smoke.timeout
+                ));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
     }
 
     fn hook_description(&self, step: &Step) -> Vec<String> {

@@ -120,6 +120,11 @@ checked_strings! {
         pattern = "^[A-Za-z_][A-Za-z0-9_]*$";
     /// A non-empty user name.
     UserName: "user_name", Value, "user name", user_name;
+    /// A CloverDX sandbox code: letters, digits, `_`, `-` and `.`.
+    SandboxCode: "sandbox_code", Value, "sandbox code", sandbox_code,
+        pattern = "^[A-Za-z0-9_.-]+$";
+    /// A job's path inside its sandbox, e.g. `jobflow/Smoke.jbf`.
+    JobPath: "job_path", Value, "job path", job_path;
     /// CloverDX version, MAJOR.MINOR.PATCH, e.g. `7.0.1`.
     Version: "version", Value, "version", version, pattern = "^[0-9]+\\.[0-9]+\\.[0-9]+$";
     /// A duration: a number with a unit, `90s`, `10m`, `1h`, or combined, `1h30m`.
@@ -362,6 +367,30 @@ fn user_name(v: &str) -> Check {
         return problem(
             "an empty or unprintable user name",
             "give the server's user name",
+        );
+    }
+    Ok(())
+}
+
+fn sandbox_code(v: &str) -> Check {
+    if v.is_empty()
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return problem(
+            "not a sandbox code",
+            "give the sandbox's code (letters, digits, `_`, `-`, `.`), as the server lists it",
+        );
+    }
+    Ok(())
+}
+
+fn job_path(v: &str) -> Check {
+    if v.trim().is_empty() || v.starts_with('/') || v.chars().any(char::is_control) {
+        return problem(
+            "not a job path",
+            "give the job's path inside its sandbox, e.g. `jobflow/Smoke.jbf`",
         );
     }
     Ok(())

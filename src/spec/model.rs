@@ -124,6 +124,8 @@ pub struct Endpoints {
     pub license: HttpPath,
     /// Answers 200 when the server is healthy.
     pub health: HttpPath,
+    /// Starts a job run (POST) and, with `/RUN_ID` appended, reports its status (GET).
+    pub executions: HttpPath,
 }
 
 impl Default for Endpoints {
@@ -137,6 +139,7 @@ impl Default for Endpoints {
             running_jobs: path("/simpleHttpApi/server_jobs"),
             license: path("/api/rest/v1/server/license"),
             health: path("/accessibilityTest.jsp"),
+            executions: path("/api/rest/v1/executions"),
         }
     }
 }
@@ -415,9 +418,27 @@ pub struct Verify {
     /// The checks; each must pass.
     #[serde(default = "default_checks")]
     pub checks: Vec<Check>,
-    /// What to re-enable on the new server after the checks pass.
+    /// Which kinds cutover moves to the new server (`schedules`, `listeners`); empty or absent,
+    /// everything the old server ran moves.
     #[serde(default)]
     pub enable: Vec<Enable>,
+    /// A job run on the new server on demand; it must finish `FINISHED_OK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<Smoke>,
+}
+
+/// A smoke job: run once on the new server during verify, its result checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Smoke {
+    /// The sandbox the job is in.
+    pub sandbox: SandboxCode,
+    /// The job's path inside the sandbox, e.g. `jobflow/Smoke.jbf`.
+    pub job: JobPath,
+    /// How long the run may take.
+    #[serde(default = "ten_minutes")]
+    #[schemars(default = "ten_minutes")]
+    pub timeout: Duration,
 }
 
 impl Default for Verify {
@@ -426,6 +447,7 @@ impl Default for Verify {
             timeout: fifteen_minutes(),
             checks: default_checks(),
             enable: Vec::new(),
+            smoke: None,
         }
     }
 }

@@ -19,6 +19,10 @@ request is recorded (method, path, query) for the tests to assert the exact sequ
 - GET  /clover/simpleHttpApi/server_jobs lists running run ids, one per line.
 - PUT  /clover/api/rest/v1/server/license stores the license (the request body).
 - GET  /clover/accessibilityTest.jsp: 200 when healthy, 503 `SUSPENDED` when suspended.
+- POST /clover/api/rest/v1/executions with JSON `{"sandboxCode", "jobFile"}` starts a run of a
+  job the test configured in `jobs` ("SANDBOX/JOB" -> final status): 201 `{"runId"}`; 404 for
+  an unknown job. GET /clover/api/rest/v1/executions/RUN_ID answers `{"runId", "status"}`:
+  RUNNING at the first read, then the configured status.
 - GET  /clover/ (the web application's entry page): 200.
 
 Test control (not part of CloverDX): GET /__test__/state returns the server's state as JSON;
@@ -55,6 +59,8 @@ STATE = {
     "imports": 0,
     "requests": [],    # [{"method", "path", "query"}], in arrival order
     "timeline": [],    # [{"t", "kind", "item", "enabled"}]: every state of every item, from the start
+    "jobs": {},        # "SANDBOX/JOB" -> the status its runs end in
+    "runs": {},        # run id -> {"job", "reads"}
 }
 
 # path -> (methods, needs credentials)
@@ -64,6 +70,7 @@ ROUTES = {
     "/clover/simpleHttpApi/server_jobs": ({"GET"}, True),
     "/clover/api/rest/v1/server/license": ({"PUT"}, True),
     "/clover/accessibilityTest.jsp": ({"GET"}, False),
+    "/clover/api/rest/v1/executions": ({"POST"}, True),
     "/clover/": ({"GET"}, False),
 }
 XML_TYPES = {"application/octet-stream", "application/xml", "text/xml"}
@@ -173,6 +180,9 @@ class Handler(BaseHTTPRequestHandler):
         if STATE["latency"]:
             time.sleep(STATE["latency"])
         route = ROUTES.get(url.path)
+        run_path = re.fullmatch(r"/clover/api/rest/v1/executions/([0-9]+)", url.path)
+        if run_path:
+            route = ({"GET"}, True)
         if route is None:
             return self.error(404, "NOT_FOUND", url.path)
         methods, private = route
@@ -210,6 +220,27 @@ class Handler(BaseHTTPRequestHandler):
                     return self.error(400, "EMPTY_LICENSE", "the request body holds no license")
                 STATE["license"] = body.decode("utf-8", "replace")
                 return self.reply(200, "")
+            if url.path == "/clover/api/rest/v1/executions":
+                if self.content_type() != "application/json":
+                    self.body()
+                    return self.error(415, "UNSUPPORTED_MEDIA_TYPE", self.content_type())
+                try:
+                    req = json.loads(self.body() or b"null")
+                    key = f"{req['sandboxCode']}/{req['jobFile']}"
+                except (ValueError, TypeError, KeyError) as e:
+                    return self.error(400, "BAD_REQUEST", f"sandboxCode and jobFile are required: {e}")
+                if key not in STATE["jobs"]:
+                    return self.error(404, "JOB_NOT_FOUND", key)
+                run = str(len(STATE["runs"]) + 1)
+                STATE["runs"][run] = {"job": key, "reads": 0}
+                return self.reply(201, json.dumps({"runId": int(run)}), "application/json")
+            if run_path:
+                run = STATE["runs"].get(run_path.group(1))
+                if run is None:
+                    return self.error(404, "RUN_NOT_FOUND", run_path.group(1))
+                run["reads"] += 1
+                status = "RUNNING" if run["reads"] == 1 else STATE["jobs"][run["job"]]
+                return self.reply(200, json.dumps({"runId": int(run_path.group(1)), "status": status}), "application/json")
             if url.path == "/clover/accessibilityTest.jsp":
                 if STATE["suspended"]:
                     return self.reply(503, "SUSPENDED")
