@@ -190,9 +190,9 @@ impl World {
     }
 
     /// `cloverlift rollback SPEC` with the same state dir, endpoint and new-server URL.
-    fn rollback(&self, spec: &Path, extra: &[&str]) -> common::Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
-            .arg("rollback")
+    fn rollback_command(&self, spec: &Path, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloverlift"));
+        cmd.arg("rollback")
             .arg(spec)
             .args([
                 "--endpoint-url",
@@ -207,7 +207,13 @@ impl World {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("CLOVER_PASSWORD", "s3cret-pw")
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn rollback(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        let out = self
+            .rollback_command(spec, extra)
             .output()
             .expect("rollback");
         common::Output {
@@ -839,23 +845,8 @@ fn a_kill_inside_cutover_or_rollback_then_running_again_ends_right() {
 
     // Rollback, killed after the new server stopped running the schedule and before the old
     // one runs it again; run again, it ends rolled back.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
-        .arg("rollback")
-        .arg(&spec)
-        .args([
-            "--yes",
-            "--endpoint-url",
-            &w.endpoint,
-            "--new-server-url",
-            &format!("http://127.0.0.1:{}/clover", w.new_port),
-            "--state-dir",
-        ])
-        .arg(w.dir.path().join("state"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CLOVER_PASSWORD", "s3cret-pw")
-        .stdin(Stdio::null())
+    let mut child = w
+        .rollback_command(&spec, &["--yes"])
         .stderr(Stdio::null())
         .spawn()
         .expect("rollback");

@@ -76,57 +76,115 @@ pub enum EventFormat {
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
-    let (valid, plan) = match load_checked(&args.file, io) {
-        Ok(checked) => checked,
-        Err(code) => return code,
-    };
-    let spec = Arc::new(valid.spec.clone());
-    let urls = check_urls(
+    let prepared = match Prepared::load(
+        &args.file,
+        args.templates.as_ref(),
         args.new_server_url.as_deref(),
         args.endpoint_url.as_deref(),
         io,
-    );
-    if let Err(code) = check_support(&spec, io).and(urls) {
-        return code;
-    }
-    let source = TemplateSource {
-        override_dir: args.templates.clone(),
-    };
-    let artifacts = match render::Renderer::new(&source).and_then(|r| r.render(&valid, &plan)) {
-        Ok(a) => a,
-        Err(e) => {
-            report_io(io, e);
-            return exit::USAGE;
-        }
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let events: Arc<dyn Events> = match args.format {
         EventFormat::Json => Arc::new(JsonEvents::new(std::io::stdout())),
         EventFormat::Human => Arc::new(HumanEvents::new(std::io::stderr().is_terminal())),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
+    let Prepared {
+        spec,
+        plan,
+        artifacts,
+        spec_sha256,
+        spec_dir,
+        runtime,
+    } = prepared;
     let run = Run {
         args,
         spec,
         plan: &plan,
-        spec_sha256: journal_key(&args.file, &artifacts),
-        spec_dir: args
-            .file
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_else(|| PathBuf::from(".")),
+        spec_sha256,
+        spec_dir,
         artifacts,
         events,
     };
     runtime.block_on(run.execute(io))
+}
+
+/// What apply and rollback both start from: the checked spec and plan, what it renders (the
+/// templates apply deployed), the journal's key, the spec's directory and an async runtime.
+pub(super) struct Prepared {
+    pub spec: Arc<Spec>,
+    pub plan: crate::plan::Plan,
+    pub artifacts: render::Artifacts,
+    pub spec_sha256: String,
+    pub spec_dir: PathBuf,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Prepared {
+    pub(super) fn load(
+        file: &Path,
+        templates: Option<&PathBuf>,
+        new_server_url: Option<&str>,
+        endpoint_url: Option<&str>,
+        io: &mut Io,
+    ) -> Result<Prepared, u8> {
+        let (valid, plan) = load_checked(file, io)?;
+        let spec = Arc::new(valid.spec.clone());
+        let urls = check_urls(new_server_url, endpoint_url, io);
+        check_support(&spec, io).and(urls)?;
+        let source = TemplateSource {
+            override_dir: templates.cloned(),
+        };
+        let artifacts = render::Renderer::new(&source)
+            .and_then(|r| r.render(&valid, &plan))
+            .map_err(|e| {
+                report_io(io, e);
+                exit::USAGE
+            })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
+                exit::USAGE
+            })?;
+        Ok(Prepared {
+            spec,
+            plan,
+            spec_sha256: journal_key(file, &artifacts),
+            spec_dir: file
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            artifacts,
+            runtime,
+        })
+    }
+}
+
+/// `--yes`, or a "y" to `question` on a terminal; `what` names the command in the refusal.
+pub(super) fn confirm(yes: bool, what: &str, question: &str, io: &mut Io) -> Result<(), u8> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        let _ = writeln!(
+            io.err,
+            "error[apply::confirm]: refusing to {what} without --yes: no terminal to ask on"
+        );
+        return Err(exit::USAGE);
+    }
+    let _ = write!(io.err, "{question} [y/N] ");
+    let _ = io.err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        let _ = writeln!(io.err, "nothing changed");
+        Err(exit::USAGE)
+    }
 }
 
 /// This build drives the architecture strategy on AWS.
@@ -299,29 +357,13 @@ impl Run<'_> {
         }
     }
 
-    /// `--yes`, or a "y" on a terminal.
+    /// `--yes`, or a "y" on a terminal after the plan's calls.
     fn confirm(&self, runner: &CloudRunner, io: &mut Io) -> Result<(), u8> {
-        if self.args.yes {
-            return Ok(());
+        if !self.args.yes && std::io::stdin().is_terminal() {
+            self.describe(runner);
         }
-        if !std::io::stdin().is_terminal() {
-            let _ = writeln!(
-                io.err,
-                "error[apply::confirm]: refusing to apply without --yes: no terminal to ask on"
-            );
-            return Err(exit::USAGE);
-        }
-        self.describe(runner);
-        let _ = write!(io.err, "apply plan {} now? [y/N] ", self.spec.name);
-        let _ = io.err.flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if matches!(answer.trim(), "y" | "Y" | "yes") {
-            Ok(())
-        } else {
-            let _ = writeln!(io.err, "nothing applied");
-            Err(exit::USAGE)
-        }
+        let question = format!("apply plan {} now?", self.spec.name);
+        confirm(self.args.yes, "apply", &question, io)
     }
 
     async fn apply(&self, runner: Arc<CloudRunner>, io: &mut Io<'_>) -> u8 {

@@ -1,20 +1,18 @@
 //! `cloverlift rollback SPEC [--dry-run] [--yes] [--delete-new]`: reverses the cutover of an
 //! apply run from its journal. See `apply::rollback` for what it does and in which order.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::apply::{check_support, check_urls, journal_key};
-use super::{Io, exit, load_checked, report_io};
+use super::apply::Prepared;
+use super::{Io, exit, report_io};
 use crate::apply::cloverdx::CloverDx;
 use crate::apply::events::{Events, HumanEvents};
 use crate::apply::journal::{self, Journal};
 use crate::apply::preflight::{self, Report};
 use crate::apply::providers::aws::AwsProvider;
 use crate::apply::rollback::{self, Rollback, Undo};
-use crate::render::{self, TemplateSource};
 use crate::spec::model::Spec;
 
 #[derive(Debug, clap::Args)]
@@ -46,34 +44,22 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
-    let (valid, plan) = match load_checked(&args.file, io) {
-        Ok(checked) => checked,
-        Err(code) => return code,
-    };
-    let spec = Arc::new(valid.spec.clone());
-    let urls = check_urls(
+    let Prepared {
+        spec,
+        spec_sha256: key,
+        spec_dir,
+        runtime,
+        ..
+    } = match Prepared::load(
+        &args.file,
+        args.templates.as_ref(),
         args.new_server_url.as_deref(),
         args.endpoint_url.as_deref(),
         io,
-    );
-    if let Err(code) = check_support(&spec, io).and(urls) {
-        return code;
-    }
-    let source = TemplateSource {
-        override_dir: args.templates.clone(),
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let artifacts = match render::Renderer::new(&source).and_then(|r| r.render(&valid, &plan)) {
-        Ok(a) => a,
-        Err(e) => {
-            report_io(io, e);
-            return exit::USAGE;
-        }
-    };
-    let spec_dir = args
-        .file
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("."));
     let dir = args
         .state_dir
         .clone()
@@ -94,17 +80,6 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             return exit::USAGE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
-    let key = journal_key(&args.file, &artifacts);
     runtime.block_on(async {
         let events: Arc<dyn Events> = Arc::new(HumanEvents::new(false));
         let provider = match AwsProvider::new(
@@ -216,29 +191,15 @@ async fn servers(
 }
 
 fn confirm(spec: &Spec, args: &Args, io: &mut Io) -> Result<(), u8> {
-    if args.yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        let _ = writeln!(
-            io.err,
-            "error[apply::confirm]: refusing to roll back without --yes: no terminal to ask on"
-        );
-        return Err(exit::USAGE);
-    }
     let what = if args.delete_new {
-        "roll back and DELETE the new deployment"
+        "roll back and DELETE the new deployment of"
     } else {
         "roll back"
     };
-    let _ = write!(io.err, "{what} plan {} now? [y/N] ", spec.name);
-    let _ = io.err.flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        let _ = writeln!(io.err, "nothing rolled back");
-        Err(exit::USAGE)
-    }
+    super::apply::confirm(
+        args.yes,
+        "roll back",
+        &format!("{what} plan {} now?", spec.name),
+        io,
+    )
 }
