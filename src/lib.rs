@@ -6,6 +6,7 @@ pub mod apply;
 pub mod cloud;
 pub mod commands;
 pub mod diagnostics;
+pub mod logging;
 pub mod plan;
 pub mod render;
 pub mod source;

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr, filtered by RUST_LOG (e.g. `RUST_LOG=cloverlift=debug`); off by default.
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(cloverlift::logging::filter())
         .with_writer(std::io::stderr)
         .try_init();
     // Unlocked handles: each write takes the lock briefly, so apply's worker threads can report

@@ -1393,6 +1393,32 @@ fn preflight_proves_the_credentials_and_every_named_resource() {
     );
 }
 
+/// `RUST_LOG=trace` shows what apply does, never a credential: the SDK's and HTTP crates'
+/// request logging (signed headers, the session token, basic auth) is capped.
+#[test]
+fn trace_logs_carry_no_credential() {
+    let Some(w) = world() else { return };
+    const TOKEN: &str = "canary-session-token-0ddba11";
+    const KEY_ID: &str = "AKIACANARY0DDBA11XYZ";
+    let spec = w.spec("trace", |t| t);
+    let out = w
+        .apply_command(&spec, &["--dry-run"])
+        .env("RUST_LOG", "trace")
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SESSION_TOKEN", TOKEN)
+        .output()
+        .expect("apply");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "trace logging is on"
+    );
+    for secret in [TOKEN, KEY_ID, "s3cret-pw", "Y2xvdmVyOnMzY3JldC1wdw=="] {
+        assert!(!stderr.contains(secret), "{secret} reached the logs");
+    }
+}
+
 #[test]
 fn a_malformed_endpoint_url_is_refused_even_for_a_dry_run() {
     let Some(w) = world() else { return };

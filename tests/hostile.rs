@@ -203,3 +203,92 @@ fn one_run_reports_cross_field_errors_beside_format_errors() {
         "{raw}"
     );
 }
+
+/// A line past miette's column range (65,535) once made every command's human report panic
+/// (exit 101). The report now gives the message and the position without an excerpt.
+#[test]
+fn a_very_long_line_is_reported_without_a_panic_by_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("long.yaml");
+    let text = std::fs::read_to_string(common::root().join("plans/aws-prod.yaml"))
+        .expect("example")
+        .replace(
+            "      - http: /clover/\n",
+            &format!("      - http: /{}\n", "a".repeat(65_600)),
+        )
+        .replace("  move_address: true\n", "  move_address: true\n  zzz: 1\n");
+    std::fs::write(&spec, text).expect("spec");
+    let spec = spec.to_str().expect("path");
+    let out_dir = dir.path().join("out");
+    let out_dir = out_dir.to_str().expect("path");
+    let mut commands: Vec<Vec<&str>> = vec![
+        vec!["validate", spec],
+        vec!["plan", spec],
+        vec!["render", spec, "--out", out_dir],
+        vec!["diff", spec, spec],
+    ];
+    if cfg!(feature = "aws") {
+        commands.push(vec!["apply", spec, "--dry-run"]);
+    }
+    for args in commands {
+        let out = common::run(&args, None);
+        assert_ne!(out.code, 101, "{args:?} panicked: {}", out.stderr);
+        assert!(
+            out.stderr.contains("unknown field `zzz`") && out.stderr.contains("no excerpt"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn standard_input_twice_is_a_usage_error() {
+    let out = common::run(&["validate", "-", "-"], Some(b"version: 1\n"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("more than once"), "{}", out.stderr);
+}
+
+/// `to.aws:` (or `~`) with nothing under it read as absent, so the spec validated and then
+/// could not render. Every cloud, both sides, both spellings are a diagnostic at the block.
+#[test]
+fn an_empty_cloud_block_is_a_diagnostic_not_a_render_failure() {
+    for cloud in ["aws", "azure", "gcp"] {
+        let example =
+            std::fs::read_to_string(common::root().join(format!("plans/{cloud}-prod.yaml")))
+                .expect("example");
+        let lines: Vec<&str> = example.lines().collect();
+        for side in ["from", "to"] {
+            for empty in ["", " ~"] {
+                // Replace the side's cloud block (its key line and the indented lines under it).
+                let side_at = lines
+                    .iter()
+                    .position(|l| *l == format!("{side}:"))
+                    .expect("side");
+                let block_at = side_at
+                    + lines[side_at..]
+                        .iter()
+                        .position(|l| *l == format!("  {cloud}:"))
+                        .expect("block");
+                let end = block_at
+                    + 1
+                    + lines[block_at + 1..]
+                        .iter()
+                        .position(|l| !l.starts_with("    "))
+                        .unwrap_or(0);
+                let mut edited: Vec<String> =
+                    lines[..block_at].iter().map(|l| l.to_string()).collect();
+                edited.push(format!("  {cloud}:{empty}"));
+                edited.extend(lines[end..].iter().map(|l| l.to_string()));
+                let (exit, diags, raw) = validate_bytes("empty.yaml", edited.join("\n").as_bytes());
+                assert_eq!(exit, 1, "{cloud} {side} {empty:?}: {raw}");
+                assert!(
+                    diags
+                        .iter()
+                        .any(|(code, line, _)| code == "spec::cloud_mismatch"
+                            && *line == block_at as u64 + 1),
+                    "{cloud} {side} {empty:?}: {raw}"
+                );
+            }
+        }
+    }
+}

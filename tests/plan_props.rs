@@ -140,7 +140,7 @@ proptest! {
         let builtin_ids: Vec<String> = base.schedule.order.iter().map(|&ix| base.step(ix).id.clone()).collect();
         let (hooks_text, hooks) = hooks_yaml(&p, &builtin_ids);
         let text = spec_text(&p, &hooks_text);
-        let (_, result) = compile(&text);
+        let (valid, result) = compile(&text);
         let plan = match result {
             Ok(plan) => plan,
             Err(errors) => {
@@ -156,6 +156,10 @@ proptest! {
             prop_assert!(plan.schedule.level(a) < plan.schedule.level(b));
         }
         prop_assert_eq!(invariant::violations(&plan), Vec::<String>::new());
+        // What validates renders: a valid spec never fails at render.
+        let rendered = cloverlift::render::Renderer::new(&Default::default())
+            .and_then(|r| r.render(&valid, &plan));
+        prop_assert!(rendered.is_ok(), "valid but does not render: {:?}\n{text}", rendered.err());
 
         let id = |name: &str| plan.find(name);
         let edge = |a: &str, b: &str| match (id(a), id(b)) {

@@ -44,12 +44,33 @@ pub fn render_human(file: &SourceFile, err: &SpecError, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
-    let report = Report::new(err.clone()).with_source_code(file.named_source());
     let mut out = String::new();
+    // A line too long to show would make the excerpt useless, and miette cannot lay out
+    // columns past 65,535 (it panics): such a file gets the message and the position only.
+    if file
+        .text()
+        .lines()
+        .any(|l| l.chars().count() > EXCERPT_LINE_LIMIT)
+    {
+        let d = Located::new(file, err);
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, &err.clone());
+        out.push_str(&format!(
+            "  at {}:{}:{} (no excerpt: the file has lines over {EXCERPT_LINE_LIMIT} characters)\n",
+            file.name(),
+            d.line,
+            d.column
+        ));
+        return out;
+    }
+    let report = Report::new(err.clone()).with_source_code(file.named_source());
     // Writing into a String cannot fail.
     let _ = handler.render_report(&mut out, report.as_ref());
     out
 }
+
+/// The longest line the human report shows in an excerpt.
+const EXCERPT_LINE_LIMIT: usize = 2000;
 
 pub fn render_short(file: &SourceFile, err: &SpecError) -> String {
     let d = Located::new(file, err);

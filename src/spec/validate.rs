@@ -153,7 +153,24 @@ pub fn tree_rules(tree: &Node) -> Vec<SpecError> {
             let Some(entry) = tree.entry(side) else {
                 continue;
             };
-            if entry.value.as_map().is_none() || entry.value.entry(chosen.as_str()).is_some() {
+            if entry.value.as_map().is_none() {
+                continue;
+            }
+            if let Some(block) = entry.value.entry(chosen.as_str()) {
+                // `aws:` with nothing under it reads as absent: say so here, or the spec would
+                // validate and then fail to render.
+                if block.value.as_scalar().is_some_and(|s| s.is_null()) {
+                    errors.push(SpecError::CloudMismatch {
+                        message: format!("`{side}.{}` is empty", chosen.as_str()),
+                        span: block.key_span.into(),
+                        label: "no fields under this key".into(),
+                        help: format!(
+                            "describe the {} deployment under `{side}.{}`",
+                            if side == "from" { "running" } else { "new" },
+                            chosen.as_str()
+                        ),
+                    });
+                }
                 continue;
             }
             errors.push(SpecError::CloudMismatch {
