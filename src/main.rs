@@ -6,9 +6,22 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cloverlift::commands::{self, Io};
 
+/// The version and which build this is: `apply` and `rollback` need the `aws` feature.
+const VERSION: &str = if cfg!(feature = "aws") {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (full build: apply and rollback on AWS)"
+    )
+} else {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (render-only build: no apply, no rollback)"
+    )
+};
+
 /// Compile CloverDX Server cloud upgrade specs into plans, templates and applied upgrades.
 #[derive(Debug, Parser)]
-#[command(name = "cloverlift", version, about, max_term_width = 100)]
+#[command(name = "cloverlift", version = VERSION, about, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +44,20 @@ enum Command {
     /// listeners and address back; the new deployment is stopped and left intact.
     #[cfg(feature = "aws")]
     Rollback(commands::rollback::Args),
+    /// (Not in this render-only build: build with the default features.)
+    #[cfg(not(feature = "aws"))]
+    #[command(disable_help_flag = true)]
+    Apply {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+    /// (Not in this render-only build: build with the default features.)
+    #[cfg(not(feature = "aws"))]
+    #[command(disable_help_flag = true)]
+    Rollback {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
     /// Print the JSON Schema of the spec format (for editors).
     Schema,
     /// Explain a diagnostic code, or list them all.
@@ -65,6 +92,15 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(args, &mut io),
         #[cfg(feature = "aws")]
         Command::Rollback(args) => commands::rollback::run(args, &mut io),
+        #[cfg(not(feature = "aws"))]
+        Command::Apply { .. } | Command::Rollback { .. } => {
+            let _ = writeln!(
+                io.err,
+                "error[apply::unsupported]: this is the render-only build (--no-default-features); \
+                 apply and rollback need the default build: cargo install --path . (or cargo run -- apply …)"
+            );
+            commands::exit::USAGE
+        }
         Command::Schema => commands::schema::run(&mut io),
         Command::Explain(args) => commands::explain::run(args, &mut io),
     };

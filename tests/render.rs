@@ -379,6 +379,43 @@ fn war_strategy_renders_the_ssm_document_and_the_script() {
 }
 
 #[test]
+fn template_overrides_that_override_nothing_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = tmp.path().join("no-such-dir");
+    let out = render_to(
+        "plans/aws-prod.yaml",
+        &tmp.path().join("out"),
+        &["--templates", missing.to_str().expect("path")],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--templates names no directory"),
+        "{}",
+        out.stderr
+    );
+    // A misspelled partial would silently drop an organisation's extra resources.
+    let dir = tmp.path().join("templates/aws/partials");
+    std::fs::create_dir_all(&dir).expect("dirs");
+    std::fs::write(dir.join("extra-resource.hbs"), "\n  Extra: {}\n").expect("partial");
+    let out = render_to(
+        "plans/aws-prod.yaml",
+        &tmp.path().join("out"),
+        &[
+            "--templates",
+            tmp.path().join("templates").to_str().expect("path"),
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("aws/partials/extra-resource.hbs")
+            && out.stderr.contains("aws/partials/extra-resources.hbs"),
+        "names the file and the expected names: {}",
+        out.stderr
+    );
+    assert!(!tmp.path().join("out").exists(), "nothing rendered");
+}
+
+#[test]
 fn diff_shows_changes_per_file_and_gates_on_them() {
     let out = common::diff_against_edit(
         "plans/aws-prod.yaml",
@@ -419,6 +456,9 @@ fn diff_shows_changes_per_file_and_gates_on_them() {
         &["diff", "plans/aws-prod.yaml", "tests/invalid/cycle.yaml"],
         None,
     );
-    assert_eq!(bad.code, 1);
+    assert_eq!(
+        bad.code, 2,
+        "an invalid spec is trouble (2), not a difference (1), as GNU diff has it"
+    );
     assert!(bad.stderr.contains("spec::cycle"));
 }

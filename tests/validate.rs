@@ -280,3 +280,15 @@ fn explain_knows_every_code() {
     assert!(one.stdout.starts_with("spec::unknown_field: "));
     assert_eq!(run(&["explain", "spec::nope"], None).code, 2);
 }
+
+#[test]
+fn version_says_which_build_this_is() {
+    let out = run(&["--version"], None);
+    assert_eq!(out.code, 0);
+    let expected = if cfg!(feature = "aws") {
+        "(full build: apply and rollback on AWS)"
+    } else {
+        "(render-only build: no apply, no rollback)"
+    };
+    assert!(out.stdout.contains(expected), "{}", out.stdout);
+}

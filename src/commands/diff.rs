@@ -1,5 +1,7 @@
 //! `cloverlift diff OLD_SPEC NEW_SPEC`: renders both specs in memory and prints what changes
-//! in each rendered file as a unified diff. Exit 0 when nothing changes, 1 when something does.
+//! in each rendered file as a unified diff. Exit codes follow GNU diff, so a CI gate can tell
+//! them apart: 0 nothing changes, 1 something does, 2 trouble (an invalid spec, with its
+//! diagnostics, or an I/O error).
 
 use std::path::PathBuf;
 
@@ -39,7 +41,8 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     for path in [&args.old, &args.new] {
         let (valid, plan) = match load_checked(path, io) {
             Ok(checked) => checked,
-            Err(code) => return code,
+            // An invalid spec is trouble, not a difference.
+            Err(_) => return exit::USAGE,
         };
         match renderer.render(&valid, &plan) {
             Ok(a) => rendered.push(a),

@@ -125,6 +125,9 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(source: &TemplateSource) -> Result<Engine, RenderFailure> {
+        if let Some(dir) = &source.override_dir {
+            check_override_dir(dir)?;
+        }
         let mut json = registry(json_string);
         let mut shell = registry(shell_word);
         json.register_helper("json", Box::new(json_helper));
@@ -171,6 +174,55 @@ fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
     // still yields a safe literal rather than raw text.
     h.register_escape_fn(escape);
     h
+}
+
+/// A `--templates` directory must exist, and every `.hbs` file in it must override an embedded
+/// template: a misspelled partial would otherwise vanish from the output unnoticed.
+fn check_override_dir(dir: &Path) -> Result<(), RenderFailure> {
+    if !dir.is_dir() {
+        return Err(RenderFailure::Io {
+            path: dir.display().to_string(),
+            message: "--templates names no directory".into(),
+        });
+    }
+    let expected: Vec<String> = TEMPLATES
+        .iter()
+        .map(|t| format!("{}.hbs", t.name))
+        .collect();
+    let mut unknown = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| RenderFailure::Io {
+            path: d.display().to_string(),
+            message: e.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "hbs") {
+                let rel = path
+                    .strip_prefix(dir)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                if !expected.contains(&rel) {
+                    unknown.push(rel);
+                }
+            }
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    Err(RenderFailure::Template {
+        name: unknown.join(", "),
+        message: format!(
+            "in --templates {}: overrides no template; the names are {}",
+            dir.display(),
+            expected.join(", ")
+        ),
+    })
 }
 
 /// The override file if there is one, else the embedded text. Triple-stash `{{{…}}}`
