@@ -137,17 +137,26 @@ fn azure_custom_data(files: &BTreeMap<String, String>) -> String {
         .replace(cloverlift::render::boot::DB_HOST_MARKER, NEW_HOST)
 }
 
-/// Google Cloud, Terraform: `metadata["user-data"]`, with `$${`/`%%{` read back as Terraform
-/// reads them and the one interpolation naming the new Cloud SQL instance.
-fn gcp_terraform_user_data(files: &BTreeMap<String, String>) -> String {
+/// A Google Cloud VM metadata value from main.tf.json, read back as Terraform reads it
+/// (`$${`/`%%{` unescaped) with its one interpolation, the new Cloud SQL instance's address,
+/// filled in.
+fn gcp_terraform_metadata(files: &BTreeMap<String, String>, key: &str) -> String {
     let doc: serde_json::Value = serde_json::from_str(&files["main.tf.json"]).expect("JSON");
     let vm = &doc["resource"]["google_compute_instance"]["server"];
-    let text = vm["metadata"]["user-data"].as_str().expect("user-data");
+    let text = vm["metadata"][key].as_str().expect(key);
     let interpolation = "${google_sql_database_instance.database.public_ip_address}";
-    assert_eq!(text.matches("${").count(), text.matches("$${").count() + 1);
+    assert_eq!(
+        text.matches("${").count(),
+        text.matches("$${").count() + 1,
+        "{key}: one interpolation"
+    );
     text.replace(interpolation, NEW_HOST)
         .replace("$${", "${")
         .replace("%%{", "%{")
+}
+
+fn gcp_terraform_user_data(files: &BTreeMap<String, String>) -> String {
+    gcp_terraform_metadata(files, "user-data")
 }
 
 /// Google Cloud, Deployment Manager: the `user-data` metadata item with its `$(ref.…)`.
@@ -161,53 +170,43 @@ fn gcp_dm_user_data(files: &BTreeMap<String, String>, name: &str) -> String {
     )
 }
 
-/// Google Cloud's startup script, from main.tf.json, read back as Terraform reads it.
+/// Google Cloud's startup script, from main.tf.json.
 fn gcp_startup_script(files: &BTreeMap<String, String>) -> String {
-    let doc: serde_json::Value = serde_json::from_str(&files["main.tf.json"]).expect("JSON");
-    let vm = &doc["resource"]["google_compute_instance"]["server"];
-    let text = vm["metadata"]["startup-script"]
-        .as_str()
-        .expect("startup-script");
-    text.replace(
-        "${google_sql_database_instance.database.public_ip_address}",
-        NEW_HOST,
-    )
-    .replace("$${", "${")
-    .replace("%%{", "%{")
+    gcp_terraform_metadata(files, "startup-script")
 }
 
 /// Every boot guard render emits, with where it came from.
 fn boot_guards() -> Vec<(String, String)> {
+    type Extract = fn(&BTreeMap<String, String>) -> String;
+    let deployments: [(&[&str], &str, Extract); 3] = [
+        (
+            &["aws-prod", "aws-existing-snapshots", "aws-hooks"],
+            "UserData",
+            aws_user_data,
+        ),
+        (
+            &["azure-prod", "azure-existing-snapshots"],
+            "customData",
+            azure_custom_data,
+        ),
+        (
+            &["gcp-prod", "gcp-existing-snapshots"],
+            "main.tf.json user-data",
+            gcp_terraform_user_data,
+        ),
+    ];
     let mut out = Vec::new();
-    for plan in ["aws-prod", "aws-existing-snapshots", "aws-hooks"] {
-        let files = render(plan, OutputFormat::Native);
-        let script = aws_user_data(&files);
-        assert_eq!(
-            script,
-            expected_guard(&files),
-            "{plan}: user data is boot-guard.sh"
-        );
-        out.push((format!("{plan} UserData"), script));
-    }
-    for plan in ["azure-prod", "azure-existing-snapshots"] {
-        let files = render(plan, OutputFormat::Native);
-        let script = azure_custom_data(&files);
-        assert_eq!(
-            script,
-            expected_guard(&files),
-            "{plan}: custom data is boot-guard.sh"
-        );
-        out.push((format!("{plan} customData"), script));
-    }
-    for plan in ["gcp-prod", "gcp-existing-snapshots"] {
-        let files = render(plan, OutputFormat::Native);
-        let script = gcp_terraform_user_data(&files);
-        assert_eq!(
-            script,
-            expected_guard(&files),
-            "{plan}: user-data is boot-guard.sh"
-        );
-        out.push((format!("{plan} main.tf.json user-data"), script));
+    for (plans, place, extract) in deployments {
+        for plan in plans {
+            let files = render(plan, OutputFormat::Native);
+            let script = extract(&files);
+            assert_eq!(
+                script,
+                expected_guard(&files),
+                "{plan}: {place} is boot-guard.sh"
+            );
+            out.push((format!("{plan} {place}"), script));
+        }
     }
     let files = render("gcp-existing-snapshots", OutputFormat::DeploymentManager);
     let script = gcp_dm_user_data(&files, "qa-europe-west1");

@@ -184,6 +184,16 @@ impl CloverDx {
         Ok((xml, set))
     }
 
+    /// Read back: the identities among `items` whose state is not `enabled` now.
+    pub async fn differing(&self, items: &Disabled, enabled: bool) -> Result<Vec<String>, String> {
+        let (_, now_enabled) = self.enabled(true, true).await?;
+        Ok(items
+            .iter()
+            .filter(|item| now_enabled.contains(*item) != enabled)
+            .map(|(_, id)| id.clone())
+            .collect())
+    }
+
     /// Sets `enabled` on exactly `items`: the import carries only those items, so nothing else
     /// of the configuration is rewritten.
     pub async fn set_enabled(&self, items: &Disabled, enabled: bool) -> Result<(), String> {

@@ -196,18 +196,8 @@ async fn drain(r: &CloudRunner, deadline: Instant) -> Result<(), String> {
 
 /// Read back: every moved item is enabled on the new server and on the old one none is.
 async fn confirm(r: &CloudRunner, new: &CloverDx, items: &Disabled) -> Result<(), String> {
-    let (_, on_new) = new.enabled(true, true).await?;
-    let (_, on_old) = r.old.enabled(true, true).await?;
-    let missing: Vec<&str> = items
-        .iter()
-        .filter(|i| !on_new.contains(*i))
-        .map(|(_, id)| id.as_str())
-        .collect();
-    let both: Vec<&str> = items
-        .iter()
-        .filter(|i| on_old.contains(*i))
-        .map(|(_, id)| id.as_str())
-        .collect();
+    let missing = new.differing(items, true).await?;
+    let both = r.old.differing(items, false).await?;
     if !missing.is_empty() {
         return Err(format!(
             "not enabled on the new server: {}",
@@ -234,16 +224,11 @@ pub async fn switch_back(
 ) -> Result<(), String> {
     cx.note(json!({ "phase": "reversing" }))?;
     let disabled = new.set_enabled(items, false).await;
-    let (_, on_new) = new.enabled(true, true).await.map_err(|e| {
+    let running = new.differing(items, false).await.map_err(|e| {
         format!(
             "cannot read the new server back ({e}); the old server is left stopped so nothing runs twice"
         )
     })?;
-    let running: Vec<&str> = items
-        .iter()
-        .filter(|i| on_new.contains(*i))
-        .map(|(_, id)| id.as_str())
-        .collect();
     if !running.is_empty() {
         return Err(format!(
             "the new server still runs {} ({}); the old server is left stopped so nothing runs twice",

@@ -92,12 +92,7 @@ impl Rollback<'_> {
         self.new.set_enabled(items, false).await?;
         self.note("enable-old")?;
         self.old.set_enabled(items, true).await?;
-        let (_, on_old) = self.old.enabled(true, true).await?;
-        let missing: Vec<&str> = items
-            .iter()
-            .filter(|i| !on_old.contains(*i))
-            .map(|(_, id)| id.as_str())
-            .collect();
+        let missing = self.old.differing(items, true).await?;
         if !missing.is_empty() {
             return Err(format!(
                 "still disabled on the old server: {}",

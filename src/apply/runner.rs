@@ -226,12 +226,7 @@ impl CloudRunner {
         }
         self.old.set_enabled(&disabled, true).await?;
         // Read back: every item must be enabled now, or resume has not done its job.
-        let (_, now_enabled) = self.old.enabled(true, true).await?;
-        let missing: Vec<String> = disabled
-            .iter()
-            .filter(|item| !now_enabled.contains(*item))
-            .map(|(_, id)| id.clone())
-            .collect();
+        let missing = self.old.differing(&disabled, true).await?;
         if !missing.is_empty() {
             return Err(format!(
                 "still disabled after resume: {}",
