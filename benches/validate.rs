@@ -78,3 +78,55 @@ fn compile_1000(bencher: divan::Bencher) {
             .count()
     });
 }
+
+/// Hostile shapes of 9,000 hooks (about 450 KB of YAML): each must stay near-linear. Before the
+/// graph and duplicate checks were reworked, `unknown` took minutes and `reverse_cycle` seconds.
+const HOSTILE: [&str; 6] = [
+    "unknown",
+    "duplicate",
+    "chain",
+    "reverse_chain",
+    "reverse_cycle",
+    "pairs",
+];
+
+fn hostile(shape: &str) -> SourceFile {
+    const N: usize = 9000;
+    let example = aws_example();
+    let head = example
+        .text()
+        .split("hooks:\n")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let hook = |i: usize| -> String {
+        let prev = if i == 0 {
+            "verify".to_owned()
+        } else {
+            format!("h{}", i - 1)
+        };
+        match shape {
+            "unknown" => format!("  - {{name: h{i}, command: [x], after: [nosuch{i}]}}\n"),
+            "duplicate" => "  - {name: same, command: [x]}\n".to_owned(),
+            "chain" => format!("  - {{name: h{i}, command: [x], after: [{prev}]}}\n"),
+            "reverse_chain" => format!("  - {{name: h{i}, command: [x], before: [{prev}]}}\n"),
+            "reverse_cycle" => {
+                let prev = format!("h{}", (i + N - 1) % N);
+                format!("  - {{name: h{i}, command: [x], before: [{prev}]}}\n")
+            }
+            _ => format!("  - {{name: h{i}, command: [x], after: [h{}]}}\n", i ^ 1),
+        }
+    };
+    let hooks: String = (0..N).map(hook).collect();
+    SourceFile::new(format!("{shape}.yaml"), format!("{head}hooks:\n{hooks}"))
+}
+
+#[divan::bench(args = HOSTILE, sample_count = 5)]
+fn hostile_9000_hooks(bencher: divan::Bencher, shape: &str) {
+    let file = hostile(shape);
+    bencher.bench(|| {
+        cloverlift::spec::load::load(divan::black_box(&file))
+            .map(|valid| cloverlift::plan::compile(&valid).is_ok())
+            .is_ok()
+    });
+}

@@ -7,11 +7,13 @@ pub mod cloud;
 pub mod commands;
 pub mod diagnostics;
 pub mod logging;
+pub mod output;
 pub mod plan;
 pub mod render;
 pub mod source;
 pub mod spec;
 pub mod suggest;
+pub mod text;
 pub mod timestamp;
 
 use diagnostics::SpecError;

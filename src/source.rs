@@ -75,10 +75,16 @@ impl SourceFile {
                 .read_to_end(&mut bytes)
                 .map_err(io)?;
         } else {
-            let file = std::fs::File::open(path).map_err(io)?;
-            if file.metadata().map_err(io)?.is_dir() {
-                return Err(io(std::io::Error::other("is a directory")));
+            // Checked before opening: opening a FIFO blocks until a writer appears, and a
+            // device could be read for ever. Only a regular file (or `-`) is a spec.
+            let kind = std::fs::metadata(path).map_err(io)?.file_type();
+            if !kind.is_file() {
+                return Err(io(std::io::Error::other(format!(
+                    "{} is not a regular file; pass a spec file, or `-` for standard input",
+                    describe_kind(kind)
+                ))));
             }
+            let file = std::fs::File::open(path).map_err(io)?;
             file.take(MAX_SPEC_BYTES + 1)
                 .read_to_end(&mut bytes)
                 .map_err(io)?;
@@ -158,6 +164,24 @@ impl SourceFile {
     pub fn end_span(&self) -> SourceSpan {
         (self.text.len(), 0).into()
     }
+}
+
+/// What a non-regular file is, in the words `ls -l` users know.
+fn describe_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() { "a directory" } else { "it" }
 }
 
 fn not_text(at: usize, why: &str) -> SpecError {

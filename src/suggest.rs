@@ -3,15 +3,19 @@
 /// The candidate closest to `word`, if its distance is small relative to the word's length.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word_lower = word.to_ascii_lowercase();
+    let limit = |c: &str| (c.len().max(word.len()) / 3).max(1);
     candidates
         .into_iter()
+        // The distance is at least the difference in length: skip the edit distance when that
+        // alone is too far.
+        .filter(|c| c.len().abs_diff(word.len()) <= limit(c))
         .map(|c| {
             (
                 strsim::damerau_levenshtein(&word_lower, &c.to_ascii_lowercase()),
                 c,
             )
         })
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .filter(|(d, c)| *d <= limit(c))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }

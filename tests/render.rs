@@ -320,7 +320,31 @@ fn template_overrides_add_resources_and_unsafe_ones_are_refused() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("render::template"), "{}", out.stderr);
-    assert!(out.stderr.contains("triple-stash"), "{}", out.stderr);
+    assert!(out.stderr.contains("turn escaping off"), "{}", out.stderr);
+    assert!(out.stderr.contains("resources.hbs:1:6"), "{}", out.stderr);
+
+    // The ampersand form and a whitespace-controlled triple-stash inside a block are the same hole.
+    for body in [
+        "  X: {{& name}}\n",
+        "{{#if name}}  X: {{~{name}~}}\n{{/if}}",
+    ] {
+        std::fs::write(partials.join("extra-resources.hbs"), body).expect("partial");
+        let out = render_to(
+            "plans/aws-prod.yaml",
+            &tmp.path().join("bad2"),
+            &["--templates", templates.to_str().expect("path")],
+        );
+        assert_eq!(out.code, 2, "{body}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("turn escaping off"),
+            "{body}: {}",
+            out.stderr
+        );
+        assert!(
+            !tmp.path().join("bad2").exists(),
+            "nothing written for {body}"
+        );
+    }
 
     std::fs::write(
         partials.join("extra-resources.hbs"),

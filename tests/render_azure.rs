@@ -149,9 +149,26 @@ fn escaping_holds_for_values_validation_would_refuse() {
     assert_eq!(resources.len(), 6, "no resource added or lost");
     for r in resources {
         for (k, v) in nasty {
-            assert_eq!(r["tags"][k], v, "tag {k} on {}", r["type"]);
+            let written = r["tags"][k].as_str().expect("a string tag");
+            assert_eq!(arm_evaluates(written), v, "tag {k} on {}", r["type"]);
         }
     }
+    // What ARM would evaluate as an expression is written with its bracket doubled.
+    let disk = &resources[0]["tags"]["expression"];
+    assert_eq!(disk, "[[concat('a', parameters('x'))]");
+}
+
+/// The value ARM deploys for a JSON string in a template: `[[…]` is the literal `[…]`, and any
+/// other `[…]` would be an expression, which no spec value may become.
+fn arm_evaluates(written: &str) -> &str {
+    if let Some(literal) = written.strip_prefix('[').filter(|r| r.starts_with('[')) {
+        return literal;
+    }
+    assert!(
+        !(written.starts_with('[') && written.ends_with(']')),
+        "{written:?} would be evaluated as an ARM expression"
+    );
+    written
 }
 
 #[test]

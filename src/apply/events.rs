@@ -100,6 +100,8 @@ impl HumanEvents {
     }
 
     fn line(&self, text: &str) {
+        // Step errors quote server answers and spec values; neither may drive the terminal.
+        let text = crate::text::printable_lines(text);
         match &self.bars {
             Some(bars) => {
                 let _ = bars.println(text);

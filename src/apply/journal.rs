@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::clock;
+use crate::output::no_follow;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -130,7 +131,9 @@ impl Journal {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let lock = Lock::take(dir, plan)?;
         let path = dir.join("journal.jsonl");
-        let history = if path.exists() {
+        // `symlink_metadata`, not `exists`: a dangling link planted as the journal is refused
+        // by the no-follow opens below rather than taken for "no journal yet".
+        let history = if std::fs::symlink_metadata(&path).is_ok() {
             if !resume {
                 return Err(JournalError::Exists {
                     path: path.display().to_string(),
@@ -155,9 +158,7 @@ impl Journal {
         } else {
             History::default()
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
+        let file = no_follow(OpenOptions::new().create(true).append(true))
             .open(&path)
             .map_err(|e| io(&path, e))?;
         let mut journal = Journal {
@@ -197,10 +198,12 @@ impl Journal {
 
 /// Every readable record of a journal, in order (torn or garbled lines skipped).
 pub fn records(path: &Path) -> Result<Vec<Record>, JournalError> {
-    let file = File::open(path).map_err(|e| JournalError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let file = no_follow(OpenOptions::new().read(true))
+        .open(path)
+        .map_err(|e| JournalError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
     Ok(BufReader::new(file)
         .split(b'\n')
         .map_while(Result::ok)
@@ -211,13 +214,20 @@ pub fn records(path: &Path) -> Result<Vec<Record>, JournalError> {
 /// Reads every record of a journal into its history. A torn last line (the process died while
 /// writing it) is ignored: the record it would have been was never acted on.
 pub fn read(path: &Path) -> Result<History, JournalError> {
-    let file = File::open(path).map_err(|e| JournalError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let file = no_follow(OpenOptions::new().read(true))
+        .open(path)
+        .map_err(|e| JournalError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(history_from(BufReader::new(file)))
+}
+
+/// The history a journal's bytes tell, from any reader (the fuzz target feeds it raw bytes).
+pub fn history_from(reader: impl BufRead) -> History {
     let mut history = History::default();
     // Line by line as bytes: a torn or garbled line is skipped, never the lines after it.
-    for line in BufReader::new(file).split(b'\n') {
+    for line in reader.split(b'\n') {
         let Ok(line) = line else { break };
         let Ok(record) = serde_json::from_slice::<Record>(&line) else {
             continue;
@@ -256,7 +266,7 @@ pub fn read(path: &Path) -> Result<History, JournalError> {
             Record::Fail { .. } | Record::End { .. } => {}
         }
     }
-    Ok(history)
+    history
 }
 
 /// Cuts a last line the process did not finish writing, so the next record starts a line.
@@ -270,7 +280,9 @@ fn drop_torn_tail(path: &Path) -> Result<(), JournalError> {
         return Ok(());
     }
     let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+    let file = no_follow(OpenOptions::new().write(true))
+        .open(path)
+        .map_err(io)?;
     file.set_len(keep as u64).map_err(io)
 }
 
@@ -292,13 +304,15 @@ impl Lock {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let mut file = no_follow(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .open(&path)
+        .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -321,6 +335,29 @@ impl Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_links_as_journal_or_lock_are_refused_and_their_targets_untouched() {
+        for name in ["journal.jsonl", "lock"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let victim = dir.path().join("victim");
+            std::fs::write(&victim, "precious\n").expect("victim");
+            let state = dir.path().join("state");
+            std::fs::create_dir(&state).expect("state dir");
+            std::os::unix::fs::symlink(&victim, state.join(name)).expect("link");
+            for resume in [false, true] {
+                assert!(
+                    Journal::open(&state, "p", "abc", resume).is_err(),
+                    "{name} as a link must be refused (resume {resume})"
+                );
+            }
+            assert_eq!(
+                std::fs::read_to_string(&victim).expect("victim"),
+                "precious\n"
+            );
+        }
+    }
 
     #[test]
     fn timestamps_round_trip() {

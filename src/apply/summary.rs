@@ -2,6 +2,7 @@
 //! from the journal), whether the old server is paused, and how to go on or go back, with
 //! commands that work as printed.
 
+use crate::text::printable;
 use std::io::Write;
 
 use super::changes::Changes;
@@ -24,7 +25,7 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, changes: &Changes, cx: &Con
     let _ = writeln!(out, "\napply of plan {} did not complete.", cx.plan);
     let _ = writeln!(out, "  done:     {}", list(&outcome.finished));
     for (step, error) in &outcome.failed {
-        let _ = writeln!(out, "  failed:   {step}: {error}");
+        let _ = writeln!(out, "  failed:   {step}: {}", printable(error));
     }
     let _ = writeln!(out, "  not run:  {}", list(&outcome.not_run));
     old_server(out, outcome, changes);
@@ -54,7 +55,7 @@ fn old_server(out: &mut dyn Write, outcome: &Outcome, changes: &Changes) {
             items.join(", ")
         );
         for (step, error) in &outcome.compensation_failed {
-            let _ = writeln!(out, "  ATTENTION: {step} failed: {error}");
+            let _ = writeln!(out, "  ATTENTION: {step} failed: {}", printable(error));
         }
     } else if changes.ever_paused {
         let _ = writeln!(

@@ -190,7 +190,9 @@ fn tag_chars(v: &str) -> Check {
     let allowed = |c: char| {
         c.is_alphabetic()
             || c.is_numeric()
-            || (c.is_whitespace() && !c.is_control())
+            // AWS allows Unicode spaces (\p{Z}); the line and paragraph separators are in
+            // that class but end lines in YAML 1.1 readers and JavaScript, so they are refused.
+            || (c.is_whitespace() && !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}'))
             || "_.:/=+-@".contains(c)
     };
     if let Some(bad) = v.chars().find(|c| !allowed(*c)) {

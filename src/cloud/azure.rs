@@ -251,6 +251,16 @@ fn parse_resource_id(v: &str) -> Result<String, super::Problem> {
     }
     subscription(segs[1])?;
     resource_group(segs[3])?;
+    resource_namespace(segs[5]).ok_or_else(shape)?;
+    for pair in segs[6..].chunks(2) {
+        let type_ok = pair[0].bytes().all(|b| b.is_ascii_alphanumeric());
+        if !type_ok {
+            return Err(shape());
+        }
+        if let Some(name) = pair.get(1) {
+            resource_name(name)?;
+        }
+    }
     // After the namespace come TYPE/NAME pairs.
     let rest = &segs[6..];
     if !rest.len().is_multiple_of(2) {
@@ -262,6 +272,33 @@ fn parse_resource_id(v: &str) -> Result<String, super::Problem> {
         ty.push_str(pair[0]);
     }
     Ok(ty)
+}
+
+/// `Microsoft.Network`: dot-separated words of letters and digits, each starting with a letter.
+fn resource_namespace(v: &str) -> Option<()> {
+    let word_ok = |w: &str| {
+        w.starts_with(|c: char| c.is_ascii_alphabetic())
+            && w.bytes().all(|b| b.is_ascii_alphanumeric())
+    };
+    (v.contains('.') && v.split('.').all(word_ok)).then_some(())
+}
+
+/// The name rules shared by the network and compute resources a spec refers to (virtual
+/// networks, subnets, snapshots, disks, addresses): 1–80 letters, digits, `_`, `.` and `-`,
+/// starting with a letter or digit.
+fn resource_name(v: &str) -> Check {
+    len_between(v, 1, 80, "resource name")?;
+    let ok = v.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !ok {
+        return problem(
+            format!("`{}` is not a valid Azure resource name", v.escape_debug()),
+            "names hold letters, digits, `_`, `.` and `-`, starting with a letter or digit; \
+             copy the id from `az resource show --query id`",
+        );
+    }
+    Ok(())
 }
 
 /// Marketplace image fields: publisher, offer and SKU are names; version is `latest` or dotted.

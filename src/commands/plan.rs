@@ -21,8 +21,16 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         Err(code) => return code,
     };
     let text = format::render(&plan, &valid.spec, args.format);
+    // The text form quotes hook commands as written; DOT, Mermaid and JSON escape for their
+    // own syntax and must stay exact.
+    let text = match args.format {
+        PlanFormat::Text => crate::text::printable_lines(&text),
+        _ => text.into(),
+    };
     match io.out.write_all(text.as_bytes()) {
         Ok(()) => exit::OK,
+        // `cloverlift plan … | head` closing the pipe early is not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(_) => exit::USAGE,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod codes;
 mod error;
+mod printable;
 pub mod report;
 
 pub use error::SpecError;

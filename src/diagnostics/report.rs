@@ -3,11 +3,13 @@
 
 use std::io::{self, Write};
 
-use miette::{GraphicalReportHandler, GraphicalTheme, Report};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use serde_json::json;
 
+use super::printable::Printable;
 use super::{Located, SpecError, codes};
 use crate::source::SourceFile;
+use crate::text::printable;
 
 /// How diagnostics are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +47,7 @@ pub fn render_human(file: &SourceFile, err: &SpecError, color: bool) -> String {
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
+    let shown = Printable::new(file, err);
     // A line too long to show would make the excerpt useless, and miette cannot lay out
     // columns past 65,535 (it panics): such a file gets the message and the position only.
     if file
@@ -54,19 +57,45 @@ pub fn render_human(file: &SourceFile, err: &SpecError, color: bool) -> String {
     {
         let d = Located::new(file, err);
         // Writing into a String cannot fail.
-        let _ = handler.render_report(&mut out, &err.clone());
+        let _ = handler.render_report(&mut out, &NoExcerpt(&shown));
         out.push_str(&format!(
             "  at {}:{}:{} (no excerpt: the file has lines over {EXCERPT_LINE_LIMIT} characters)\n",
-            file.name(),
+            printable(file.name()),
             d.line,
             d.column
         ));
         return out;
     }
-    let report = Report::new(err.clone()).with_source_code(file.named_source());
     // Writing into a String cannot fail.
-    let _ = handler.render_report(&mut out, report.as_ref());
+    let _ = handler.render_report(&mut out, &shown);
     out
+}
+
+/// A diagnostic without its source excerpt (and so without labels, which need one).
+struct NoExcerpt<'a>(&'a dyn Diagnostic);
+
+impl std::fmt::Debug for NoExcerpt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl std::fmt::Display for NoExcerpt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.0, f)
+    }
+}
+
+impl std::error::Error for NoExcerpt<'_> {}
+
+impl Diagnostic for NoExcerpt<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.0.code()
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.0.help()
+    }
 }
 
 /// The longest line the human report shows in an excerpt.
@@ -74,17 +103,18 @@ const EXCERPT_LINE_LIMIT: usize = 2000;
 
 pub fn render_short(file: &SourceFile, err: &SpecError) -> String {
     let d = Located::new(file, err);
+    // One diagnostic, one line: nothing in a message may break it or forge another.
     let mut line = format!(
         "{}:{}:{}: {}[{}]: {}",
-        file.name(),
+        printable(file.name()),
         d.line,
         d.column,
         d.severity,
         d.code,
-        d.message
+        printable(&d.message)
     );
     if !d.help.is_empty() {
-        line.push_str(&format!(" (help: {})", d.help));
+        line.push_str(&format!(" (help: {})", printable(&d.help)));
     }
     line
 }
@@ -181,6 +211,30 @@ fn sarif_uri(path: &str) -> String {
     out
 }
 
+/// The most diagnostics the human and short formats print per file. A crafted spec can hold
+/// tens of thousands of errors; after the first hundred a reader learns nothing new, and the
+/// JSON and SARIF formats still carry every one.
+pub const SHOWN_PER_FILE: usize = 100;
+
+/// "… and N more" after a capped list.
+fn more_line(err: &mut dyn Write, r: &FileReport, prefix: &str) -> io::Result<()> {
+    let hidden = r.errors.len().saturating_sub(SHOWN_PER_FILE);
+    if hidden == 0 {
+        return Ok(());
+    }
+    let name = printable(r.file.name());
+    let lead = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{name}{prefix}")
+    };
+    writeln!(
+        err,
+        "{lead}{hidden} more diagnostic{} not shown; `--format json` or `--format sarif` lists them all",
+        if hidden == 1 { "" } else { "s" }
+    )
+}
+
 /// Prints all reports in `format`; human and short go to `err`, JSON and SARIF to `out`.
 pub fn print(
     reports: &[FileReport],
@@ -192,24 +246,27 @@ pub fn print(
     match format {
         Format::Human => {
             for r in reports {
-                for e in &r.errors {
+                let name = printable(r.file.name());
+                for e in r.errors.iter().take(SHOWN_PER_FILE) {
                     write!(err, "{}", render_human(&r.file, e, color))?;
                     writeln!(err)?;
                 }
+                more_line(err, r, "")?;
                 let n = r.errors.len();
                 if n == 0 {
-                    writeln!(err, "{}: valid", r.file.name())?;
+                    writeln!(err, "{name}: valid")?;
                 } else {
                     let s = if n == 1 { "" } else { "s" };
-                    writeln!(err, "{}: {n} error{s}", r.file.name())?;
+                    writeln!(err, "{name}: {n} error{s}")?;
                 }
             }
         }
         Format::Short => {
             for r in reports {
-                for e in &r.errors {
+                for e in r.errors.iter().take(SHOWN_PER_FILE) {
                     writeln!(err, "{}", render_short(&r.file, e))?;
                 }
+                more_line(err, r, ": note: ")?;
             }
         }
         Format::Json => {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use petgraph::Direction;
-use petgraph::algo::is_cyclic_directed;
+use petgraph::algo::{is_cyclic_directed, tarjan_scc};
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 
 use super::schedule::Schedule;
@@ -180,38 +180,41 @@ pub fn compile(valid: &ValidSpec) -> Result<Plan, Vec<SpecError>> {
         .collect();
 
     let mut errors = Vec::new();
+    let mut suggestions = SUGGESTION_BUDGET;
+    let mut hook_edges: Vec<Vec<(NodeIndex, NodeIndex)>> = Vec::with_capacity(spec.hooks.len());
     for (i, hook) in spec.hooks.iter().enumerate() {
         let me = hook_nodes[i];
-        let mut added: Vec<EdgeIndex> = Vec::new();
+        let mut edges = Vec::new();
         for (field, refs) in [("after", &hook.after), ("before", &hook.before)] {
             for (j, r) in refs.iter().enumerate() {
                 let Some(&other) = index.get(r.as_str()) else {
-                    errors.push(unknown_step(valid, &index, i, field, j, r.as_str()));
+                    let suggest = suggestions > 0;
+                    suggestions = suggestions.saturating_sub(1);
+                    errors.push(unknown_step(
+                        valid,
+                        &index,
+                        i,
+                        field,
+                        j,
+                        r.as_str(),
+                        suggest,
+                    ));
                     continue;
                 };
                 if other == me {
                     errors.push(cycle_error(valid, i, &format!("{r} → {r}")));
                     continue;
                 }
-                let (a, b) = if field == "after" {
+                edges.push(if field == "after" {
                     (other, me)
                 } else {
                     (me, other)
-                };
-                added.push(graph.add_edge(a, b, ()));
+                });
             }
         }
-        // The graph was acyclic before this hook's edges, so any cycle now runs through it.
-        if is_cyclic_directed(&graph) {
-            let path = cycle_through(&graph, me);
-            let names: Vec<&str> = path.iter().map(|&ix| graph[ix].id.as_str()).collect();
-            errors.push(cycle_error(valid, i, &names.join(" → ")));
-            // Drop this hook's edges so later hooks are judged on their own.
-            for e in added.into_iter().rev() {
-                graph.remove_edge(e);
-            }
-        }
+        hook_edges.push(edges);
     }
+    add_hook_edges(&mut graph, &hook_nodes, &hook_edges, valid, &mut errors);
     if !errors.is_empty() {
         crate::diagnostics::sort(&mut errors);
         return Err(errors);
@@ -237,12 +240,131 @@ pub fn compile(valid: &ValidSpec) -> Result<Plan, Vec<SpecError>> {
     Ok(plan)
 }
 
-/// The shortest cycle from `start` back to itself, as `start → … → start`.
-fn cycle_through(graph: &DiGraph<Step, ()>, start: NodeIndex) -> Vec<NodeIndex> {
+/// How many unknown step names get a "did you mean": each costs an edit distance against every
+/// step, so a hostile spec with thousands of typos would otherwise take minutes.
+const SUGGESTION_BUDGET: usize = 32;
+
+/// Adds every hook's ordering edges, reporting each hook that closes a cycle.
+///
+/// Hooks are judged in spec order: a hook whose edges would close a cycle is reported and its
+/// edges are left out, so later hooks are judged on their own. Checking the whole graph after
+/// each hook is quadratic, so the common acyclic case is settled by one check, and only the hooks
+/// that sit on a cycle of the full graph are replayed one by one.
+fn add_hook_edges(
+    graph: &mut DiGraph<Step, ()>,
+    hook_nodes: &[NodeIndex],
+    hook_edges: &[Vec<(NodeIndex, NodeIndex)>],
+    valid: &ValidSpec,
+    errors: &mut Vec<SpecError>,
+) {
+    let mut trial = graph.clone();
+    for &(a, b) in hook_edges.iter().flatten() {
+        trial.add_edge(a, b, ());
+    }
+    if !is_cyclic_directed(&trial) {
+        *graph = trial;
+        return;
+    }
+    // A hook outside every strongly connected component of the full graph closes no cycle in
+    // any part of it, so its edges go in first and only the others are replayed in order.
+    let mut component_of: Vec<Option<usize>> = vec![None; trial.node_count()];
+    for (c, component) in tarjan_scc(&trial).into_iter().enumerate() {
+        if component.len() > 1 {
+            for ix in component {
+                component_of[ix.index()] = Some(c);
+            }
+        }
+    }
+    let suspect = |i: usize| component_of[hook_nodes[i].index()].is_some();
+    let suspects = (0..hook_edges.len()).filter(|&i| suspect(i)).count();
+    if suspects > REPLAY_LIMIT {
+        report_per_component(&trial, hook_nodes, &component_of, valid, errors);
+        *graph = trial;
+        return;
+    }
+    for (i, edges) in hook_edges.iter().enumerate() {
+        if !suspect(i) {
+            for &(a, b) in edges {
+                graph.add_edge(a, b, ());
+            }
+        }
+    }
+    for (i, edges) in hook_edges.iter().enumerate() {
+        if !suspect(i) {
+            continue;
+        }
+        let me = hook_nodes[i];
+        let added: Vec<EdgeIndex> = edges
+            .iter()
+            .map(|&(a, b)| graph.add_edge(a, b, ()))
+            .collect();
+        // The graph was acyclic before this hook's edges, so any cycle now runs through it.
+        if let Some(path) = cycle_through(graph, me, |_| true) {
+            errors.push(cycle_error(valid, i, &names(graph, &path)));
+            for e in added.into_iter().rev() {
+                graph.remove_edge(e);
+            }
+        }
+    }
+}
+
+/// Past this many hooks on cycles, replaying them one by one (a graph search each) would be
+/// quadratic; each cycle is then reported once, on the last of its hooks in spec order.
+const REPLAY_LIMIT: usize = 256;
+
+/// One error per strongly connected component, on the component's last hook in spec order: the
+/// hook whose edges closed it when read top to bottom. The graph stays cyclic, as the spec is
+/// rejected anyway.
+fn report_per_component(
+    graph: &DiGraph<Step, ()>,
+    hook_nodes: &[NodeIndex],
+    component_of: &[Option<usize>],
+    valid: &ValidSpec,
+    errors: &mut Vec<SpecError>,
+) {
+    let mut last_hook: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, ix) in hook_nodes.iter().enumerate() {
+        if let Some(c) = component_of[ix.index()] {
+            last_hook.insert(c, i);
+        }
+    }
+    for (c, i) in last_hook {
+        let within = |n: NodeIndex| component_of[n.index()] == Some(c);
+        if let Some(path) = cycle_through(graph, hook_nodes[i], within) {
+            errors.push(cycle_error(valid, i, &names(graph, &path)));
+        }
+    }
+}
+
+/// A cycle as `a → b → … → a`; a long one keeps its ends and says how many steps it skips.
+fn names(graph: &DiGraph<Step, ()>, path: &[NodeIndex]) -> String {
+    const HEAD: usize = 8;
+    const TAIL: usize = 4;
+    let name = |ix: &NodeIndex| graph[*ix].id.as_str();
+    if path.len() <= HEAD + TAIL + 1 {
+        return path.iter().map(name).collect::<Vec<_>>().join(" → ");
+    }
+    let head: Vec<&str> = path[..HEAD].iter().map(name).collect();
+    let tail: Vec<&str> = path[path.len() - TAIL..].iter().map(name).collect();
+    format!(
+        "{} → … {} more … → {}",
+        head.join(" → "),
+        path.len() - HEAD - TAIL,
+        tail.join(" → ")
+    )
+}
+
+/// The shortest cycle from `start` back to itself, as `start → … → start`, through nodes
+/// `within` allows.
+fn cycle_through(
+    graph: &DiGraph<Step, ()>,
+    start: NodeIndex,
+    within: impl Fn(NodeIndex) -> bool,
+) -> Option<Vec<NodeIndex>> {
     let mut parent: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
     let mut queue = VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
-        let mut next: Vec<NodeIndex> = graph.neighbors(n).collect();
+        let mut next: Vec<NodeIndex> = graph.neighbors(n).filter(|&m| within(m)).collect();
         next.sort_unstable();
         for m in next {
             if m == start {
@@ -258,7 +380,7 @@ fn cycle_through(graph: &DiGraph<Step, ()>, start: NodeIndex) -> Vec<NodeIndex> 
                     }
                 }
                 path.reverse();
-                return path;
+                return Some(path);
             }
             if let std::collections::btree_map::Entry::Vacant(slot) = parent.entry(m) {
                 slot.insert(n);
@@ -266,7 +388,7 @@ fn cycle_through(graph: &DiGraph<Step, ()>, start: NodeIndex) -> Vec<NodeIndex> 
             }
         }
     }
-    vec![start, start]
+    None
 }
 
 fn cycle_error(valid: &ValidSpec, hook: usize, cycle: &str) -> SpecError {
@@ -292,6 +414,7 @@ fn unknown_step(
     field: &str,
     j: usize,
     name: &str,
+    suggest: bool,
 ) -> SpecError {
     let spec = &valid.spec;
     let (i, j) = (hook.to_string(), j.to_string());
@@ -304,12 +427,12 @@ fn unknown_step(
             "`{name}` is not in this plan: {}",
             absent_reason(spec, kind)
         ),
-        None => match nearest(name, index.keys().map(String::as_str)) {
+        None => match suggest
+            .then(|| nearest(name, index.keys().map(String::as_str)))
+            .flatten()
+        {
             Some(near) => format!("did you mean `{near}`?"),
-            None => format!(
-                "steps of this plan: {}",
-                index.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
+            None => format!("steps of this plan: {}", listing(index.keys())),
         },
     };
     SpecError::UnknownStep {
@@ -318,6 +441,18 @@ fn unknown_step(
         span: span.into(),
         help,
     }
+}
+
+/// Step names for a help line: the first few, then how many more, so a spec with thousands of
+/// hooks does not print every name into every diagnostic.
+fn listing<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
+    const SHOWN: usize = 24;
+    let total = names.len();
+    let mut text = names.take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if total > SHOWN {
+        text.push_str(&format!(" and {} more", total - SHOWN));
+    }
+    text
 }
 
 /// Why a built-in step is missing from this spec's plan.

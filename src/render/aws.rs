@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::engine::{Engine, Syntax};
+use super::engine::Engine;
 use super::parameters::Parameters;
 use super::{Artifacts, RenderFailure, boot, tags};
 use crate::spec::model::{Spec, Strategy, ToAws};
@@ -142,11 +142,7 @@ fn architecture(engine: &Engine, spec: &Spec, to: &ToAws) -> Result<Artifacts, R
     if let Value::Object(more) = extra {
         context.extend(more);
     }
-    let template = engine.render(
-        "aws/cloudformation.yaml",
-        Syntax::Json,
-        &Value::Object(context),
-    )?;
+    let template = engine.render("aws/cloudformation.yaml", &Value::Object(context))?;
     Ok(p.into_artifacts(
         [("cloudformation.yaml", template), (boot::FILE, boot)],
         PARAMETERS_FILE,
@@ -177,11 +173,7 @@ fn war(engine: &Engine, spec: &Spec) -> Result<Artifacts, RenderFailure> {
     if let Value::Object(more) = extra {
         context.extend(more);
     }
-    let template = engine.render(
-        "aws/war-cloudformation.yaml",
-        Syntax::Json,
-        &Value::Object(context),
-    )?;
+    let template = engine.render("aws/war-cloudformation.yaml", &Value::Object(context))?;
     Ok(p.into_artifacts(
         [
             ("cloudformation.yaml", template),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::engine::{Engine, Syntax};
+use super::engine::Engine;
 use super::escape::{arm_string, base64};
 use super::parameters::Parameters;
 use super::{Artifacts, RenderFailure, boot};
@@ -93,22 +93,6 @@ fn metadata(
         }),
     );
     m
-}
-
-fn rule(name: &str, port: u16, source: &str, priority: u16) -> Value {
-    json!({
-        "name": name,
-        "properties": {
-            "protocol": "Tcp",
-            "sourcePortRange": "*",
-            "destinationPortRange": port.to_string(),
-            "sourceAddressPrefix": source,
-            "destinationAddressPrefix": "*",
-            "access": "Allow",
-            "priority": priority,
-            "direction": "Inbound",
-        }
-    })
 }
 
 fn architecture(
@@ -220,25 +204,20 @@ fn architecture(
     let mut context = metadata(spec, description, &p.discovered_names());
     let extra = json!({
         "tags": tags(spec, &to.tags),
-        "security_rules": [
-            rule("ssh", 22, "[parameters('sshSourceAddressPrefix')]", 100),
-            rule("http", 80, "[parameters('allowedSourceAddressPrefix')]", 110),
-            rule("https", 443, "[parameters('allowedSourceAddressPrefix')]", 120),
-        ],
-        "custom_data": custom_data,
-        "server_url": format!("[format('https://{{0}}/clover', {fqdn})]"),
-        "fqdn": format!("[{fqdn}]"),
-        "database_fqdn": format!("[{postgres}.fullyQualifiedDomainName]"),
-        "public_ip": format!("[{public_ip}]"),
+        // The only strings written as ARM expressions: built here from constants and
+        // values escaped with `arm_string`.
+        "expressions": {
+            "custom_data": custom_data,
+            "server_url": format!("[format('https://{{0}}/clover', {fqdn})]"),
+            "fqdn": format!("[{fqdn}]"),
+            "database_fqdn": format!("[{postgres}.fullyQualifiedDomainName]"),
+            "public_ip": format!("[{public_ip}]"),
+        },
     });
     if let Value::Object(more) = extra {
         context.extend(more);
     }
-    let template = engine.render(
-        "azure/azuredeploy.json",
-        Syntax::Json,
-        &Value::Object(context),
-    )?;
+    let template = engine.render("azure/azuredeploy.json", &Value::Object(context))?;
     Ok(p.into_artifacts(
         [("azuredeploy.json", template), (boot::FILE, boot)],
         PARAMETERS_FILE,
@@ -272,11 +251,7 @@ fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, Rend
     context.insert("tags".into(), tags(spec, &BTreeMap::new()));
     context.insert("script".into(), json!(script));
     context.insert("timeout_seconds".into(), json!(WAR_STEP_TIMEOUT_SECS));
-    let template = engine.render(
-        "azure/war-runcommand.json",
-        Syntax::Json,
-        &Value::Object(context),
-    )?;
+    let template = engine.render("azure/war-runcommand.json", &Value::Object(context))?;
     Ok(p.into_artifacts(
         [("azuredeploy.json", template), ("war-upgrade.sh", script)],
         PARAMETERS_FILE,

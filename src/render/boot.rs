@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::RenderFailure;
-use super::engine::{Engine, Syntax};
+use super::engine::Engine;
 use crate::spec::model::Spec;
 
 /// The file `render` writes the guard to, beside the template that embeds it, for review.
@@ -53,7 +53,7 @@ pub fn guard_script(
         "restore_marker_url": marker_url,
         "restore_wait_seconds": if marker_url.is_empty() { 0 } else { RESTORE_WAIT_SECS },
     });
-    let script = engine.render("boot/datasource-guard.sh", Syntax::Shell, &context)?;
+    let script = engine.render("boot/datasource-guard.sh", &context)?;
     check(&script)?;
     Ok(script)
 }
@@ -61,11 +61,7 @@ pub fn guard_script(
 /// Google Cloud's startup script: stops `clover` when the guard never ran (an image without
 /// cloud-init), with [`DB_HOST_MARKER`] where the new database's address goes.
 pub fn startup_fallback(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
-    let script = engine.render(
-        "boot/startup-fallback.sh",
-        Syntax::Shell,
-        &json!({ "name": spec.name }),
-    )?;
+    let script = engine.render("boot/startup-fallback.sh", &json!({ "name": spec.name }))?;
     if script.matches(DB_HOST_MARKER).count() != 1 {
         return Err(RenderFailure::Template {
             name: "boot/startup-fallback.sh".into(),

@@ -4,15 +4,16 @@
 //! randomness anywhere: the same context renders the same bytes.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason,
+    RenderErrorReason, Template,
 };
 use serde_json::Value;
 
 use super::RenderFailure;
-use super::escape::{json_string, shell_word};
+use super::escape::{arm_json_string, arm_value, json_string, shell_word};
 
 /// The format a template produces, which decides how values are escaped in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub enum Syntax {
     Json,
     /// POSIX shell: values become single-quoted words.
     Shell,
+    /// An ARM template: JSON, where a string value starting with `[` would be evaluated as
+    /// an expression, so every value's leading `[` is doubled (ARM's literal escape).
+    Arm,
 }
 
 /// A template cloverlift ships, by name (its path under `templates/`, without `.hbs`).
@@ -55,22 +59,22 @@ pub const TEMPLATES: &[Embedded] = &[
     },
     Embedded {
         name: "azure/azuredeploy.json",
-        syntax: Syntax::Json,
+        syntax: Syntax::Arm,
         source: include_str!("../../templates/azure/azuredeploy.json.hbs"),
     },
     Embedded {
         name: "azure/war-runcommand.json",
-        syntax: Syntax::Json,
+        syntax: Syntax::Arm,
         source: include_str!("../../templates/azure/war-runcommand.json.hbs"),
     },
     Embedded {
         name: "azure/partials/extra-resources",
-        syntax: Syntax::Json,
+        syntax: Syntax::Arm,
         source: include_str!("../../templates/azure/partials/extra-resources.hbs"),
     },
     Embedded {
         name: "azure/partials/extra-outputs",
-        syntax: Syntax::Json,
+        syntax: Syntax::Arm,
         source: include_str!("../../templates/azure/partials/extra-outputs.hbs"),
     },
     Embedded {
@@ -118,9 +122,13 @@ pub struct TemplateSource {
 }
 
 /// Two registries, one per syntax, so that a value can never be escaped for the wrong format.
+/// Templates are compiled on first use (with the partials of their directory), so a render
+/// parses only what its spec's cloud needs; parsing dominates a single render's cost.
 pub struct Engine {
-    json: Handlebars<'static>,
-    shell: Handlebars<'static>,
+    override_dir: Option<PathBuf>,
+    json: Mutex<Handlebars<'static>>,
+    shell: Mutex<Handlebars<'static>>,
+    arm: Mutex<Handlebars<'static>>,
 }
 
 impl Engine {
@@ -130,41 +138,80 @@ impl Engine {
         }
         let mut json = registry(json_string);
         let mut shell = registry(shell_word);
+        let mut arm = registry(arm_json_string);
         json.register_helper("json", Box::new(json_helper));
+        arm.register_helper("json", Box::new(arm_json_helper));
+        arm.register_helper("expression", Box::new(arm_expression_helper));
         shell.register_helper("sh", Box::new(shell_helper));
-        for t in TEMPLATES {
-            let text = load(t, source.override_dir.as_deref())?;
-            let target = match t.syntax {
-                Syntax::Json => &mut json,
-                Syntax::Shell => &mut shell,
-            };
-            target
-                .register_template_string(t.name, &text)
-                .map_err(|e| RenderFailure::Template {
-                    name: t.name.to_owned(),
-                    message: e.to_string(),
-                })?;
-        }
-        Ok(Engine { json, shell })
+        Ok(Engine {
+            override_dir: source.override_dir.clone(),
+            json: Mutex::new(json),
+            shell: Mutex::new(shell),
+            arm: Mutex::new(arm),
+        })
     }
 
-    pub fn render(
+    /// Compiles every template now (what `--templates` checking and benchmarks want).
+    pub fn compile_all(&self) -> Result<(), RenderFailure> {
+        for t in TEMPLATES {
+            self.with_registry(t.name, |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    pub fn render(&self, name: &str, context: &Value) -> Result<String, RenderFailure> {
+        self.with_registry(name, |registry| {
+            registry
+                .render(name, context)
+                .map_err(|e| describe_render_error(name, self.override_dir.as_deref(), &e, context))
+        })
+    }
+
+    /// Runs `f` with the registry holding `name` (and the partials next to it) compiled.
+    fn with_registry<T>(
         &self,
         name: &str,
-        syntax: Syntax,
-        context: &Value,
-    ) -> Result<String, RenderFailure> {
-        let registry = match syntax {
+        f: impl FnOnce(&Handlebars<'static>) -> Result<T, RenderFailure>,
+    ) -> Result<T, RenderFailure> {
+        let t = embedded(name)?;
+        let lock = match t.syntax {
             Syntax::Json => &self.json,
             Syntax::Shell => &self.shell,
+            Syntax::Arm => &self.arm,
         };
-        registry
-            .render(name, context)
-            .map_err(|e| RenderFailure::Template {
-                name: name.to_owned(),
-                message: describe(&e),
-            })
+        // A poisoned lock means a render panicked; the registry is still usable.
+        let mut registry = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !registry.has_template(name) {
+            for member in family(t) {
+                if !registry.has_template(member.name) {
+                    let compiled = compile(member, self.override_dir.as_deref())?;
+                    registry.register_template(member.name, compiled);
+                }
+            }
+        }
+        f(&registry)
     }
+}
+
+/// A template and the partials it may include: those under `<its directory>/partials/`.
+fn family(t: &'static Embedded) -> impl Iterator<Item = &'static Embedded> {
+    let dir = t.name.rsplit_once('/').map_or("", |(d, _)| d);
+    let partials = format!("{dir}/partials/");
+    std::iter::once(t).chain(
+        TEMPLATES
+            .iter()
+            .filter(move |p| p.name.starts_with(&partials)),
+    )
+}
+
+fn embedded(name: &str) -> Result<&'static Embedded, RenderFailure> {
+    TEMPLATES
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| RenderFailure::Template {
+            name: name.to_owned(),
+            message: "no such template is shipped".into(),
+        })
 }
 
 fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
@@ -225,35 +272,47 @@ fn check_override_dir(dir: &Path) -> Result<(), RenderFailure> {
     })
 }
 
-/// The override file if there is one, else the embedded text. Triple-stash `{{{…}}}`
-/// switches escaping off, so it is refused in every template.
-fn load(t: &Embedded, dir: Option<&Path>) -> Result<String, RenderFailure> {
-    let text = match dir.map(|d| d.join(format!("{}.hbs", t.name))) {
+/// The override file if there is one, else the embedded text, parsed and audited.
+fn compile(t: &Embedded, dir: Option<&Path>) -> Result<Template, RenderFailure> {
+    let (origin, text) = match dir.map(|d| d.join(format!("{}.hbs", t.name))) {
         Some(path) if path.exists() => {
-            std::fs::read_to_string(&path).map_err(|e| RenderFailure::Io {
+            let text = std::fs::read_to_string(&path).map_err(|e| RenderFailure::Io {
                 path: path.display().to_string(),
                 message: e.to_string(),
-            })?
+            })?;
+            (path.display().to_string(), text)
         }
-        _ => t.source.to_owned(),
+        _ => (
+            format!("templates/{}.hbs (embedded)", t.name),
+            t.source.to_owned(),
+        ),
     };
-    if text.contains("{{{") {
+    let template = Template::compile_with_name(&text, t.name.to_owned())
+        .map_err(|e| super::template_error::syntax(t.name, &origin, &e))?;
+    if let Some((line, column)) = super::template_audit::first_unescaped(&template) {
         return Err(RenderFailure::Template {
             name: t.name.to_owned(),
-            message: "triple-stash `{{{…}}}` turns escaping off; use `{{json value}}` (or \
-                      `{{sh value}}` in shell templates)"
-                .into(),
+            message: format!(
+                "{origin}:{line}:{column}: `{{{{{{…}}}}}}` and `{{{{& …}}}}` turn escaping off; \
+                 use `{{{{json value}}}}` (or `{{{{sh value}}}}` in shell templates)"
+            ),
         });
     }
-    Ok(text)
+    Ok(template)
 }
 
-fn describe(e: &RenderError) -> String {
-    let mut text = e.to_string();
-    if let Some(line) = e.line_no {
-        text.push_str(&format!(" (template line {line})"));
-    }
-    text
+fn describe_render_error(
+    name: &str,
+    dir: Option<&Path>,
+    e: &RenderError,
+    context: &Value,
+) -> RenderFailure {
+    let file = e.template_name.clone().unwrap_or_else(|| name.to_owned());
+    let origin = match dir.map(|d| d.join(format!("{file}.hbs"))) {
+        Some(path) if path.exists() => path.display().to_string(),
+        _ => format!("templates/{file}.hbs (embedded)"),
+    };
+    super::template_error::render(&file, &origin, e, context)
 }
 
 /// The value of a helper's first parameter; a missing value is an error (strict mode).
@@ -280,6 +339,52 @@ fn json_helper(
     let value = param(h, "json")?;
     let text = serde_json::to_string(value).map_err(|e| RenderErrorReason::Other(e.to_string()))?;
     out.write(&text)?;
+    Ok(())
+}
+
+/// `{{json value}}` in ARM templates: as `json`, with every string (at any depth) escaped so
+/// ARM reads it as a literal, never as an expression.
+fn arm_json_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let value = arm_value(param(h, "json")?);
+    let text =
+        serde_json::to_string(&value).map_err(|e| RenderErrorReason::Other(e.to_string()))?;
+    out.write(&text)?;
+    Ok(())
+}
+
+/// `{{expression expressions.x}}`: an ARM expression cloverlift built, written as is. Only
+/// values under `expressions` qualify, and only strings that are whole expressions `[…]`, so
+/// a template cannot turn a spec value into an expression by mistake.
+fn arm_expression_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let from_expressions = h
+        .param(0)
+        .and_then(|p| p.relative_path())
+        .is_some_and(|p| p.starts_with("expressions."));
+    if !from_expressions {
+        return Err(RenderErrorReason::Other(
+            "`expression` writes only values under `expressions`".into(),
+        )
+        .into());
+    }
+    let text = match param(h, "expression")? {
+        Value::String(s) if s.starts_with('[') && s.ends_with(']') && !s.starts_with("[[") => s,
+        other => {
+            return Err(RenderErrorReason::Other(format!("not an ARM expression: {other}")).into());
+        }
+    };
+    out.write(&json_string(text))?;
     Ok(())
 }
 

@@ -28,6 +28,38 @@ pub fn arm_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// A string ARM reads as the literal it is. ARM evaluates a string value that starts with `[`
+/// and ends with `]` as a template expression; its escape is a second leading `[`. Other
+/// strings are literals already and must stay as they are.
+pub fn arm_literal(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with('[') && s.ends_with(']') {
+        std::borrow::Cow::Owned(format!("[{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// `json_string` for ARM templates: the literal escape, then JSON's.
+pub fn arm_json_string(s: &str) -> String {
+    json_string(&arm_literal(s))
+}
+
+/// A JSON value with every string and object key at any depth made an ARM literal (ARM also
+/// evaluates expressions in property names, tag names among them).
+pub fn arm_value(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(arm_literal(s).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(arm_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (arm_literal(k).into_owned(), arm_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Standard base64 with padding (RFC 4648), for payloads ARM decodes with `base64ToString`.
 pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -67,6 +99,17 @@ mod tests {
         ] {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }
+    }
+
+    #[test]
+    fn arm_literals_double_the_bracket_of_what_would_be_an_expression() {
+        assert_eq!(arm_literal("[concat('a')]"), "[[concat('a')]");
+        assert_eq!(arm_literal("[[x]"), "[[[x]");
+        // Not an expression: ARM reads these as written, so they stay.
+        assert_eq!(arm_literal("[test] value"), "[test] value");
+        assert_eq!(arm_literal("a[b]"), "a[b]");
+        let v = arm_value(&serde_json::json!({"[k]": ["[v]", 1, {"x": "[y]"}]}));
+        assert_eq!(v, serde_json::json!({"[[k]": ["[[v]", 1, {"x": "[[y]"}]}));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::engine::{Engine, Syntax};
+use super::engine::Engine;
 use super::{Artifacts, Discovered, RenderFailure, boot};
 use crate::spec::model::{FromGcp, Spec, Strategy, ToGcp};
 
@@ -284,13 +284,26 @@ fn architecture(
             ("gcp/main.tf.json", "main.tf.json", extra)
         }
     };
+    if format == GcpFormat::DeploymentManager {
+        // Checked before our own `$(ref.…)` references join the context: they are the only
+        // Deployment Manager syntax the config may hold.
+        refuse_deployment_manager_syntax(&context)?;
+        refuse_deployment_manager_syntax(&json!([&script, &fallback]))?;
+        let mut ours = extra.clone();
+        if let Value::Object(map) = &mut ours {
+            for key in DM_REFERENCES {
+                map.remove(*key);
+            }
+        }
+        refuse_deployment_manager_syntax(&ours)?;
+    }
     if let (Value::Object(base), Value::Object(more)) = (&mut context, extra) {
         base.extend(more);
     }
     if format == GcpFormat::Terraform {
         escape_terraform(&mut context);
     }
-    let text = engine.render(template, Syntax::Json, &context)?;
+    let text = engine.render(template, &context)?;
     let mut files = BTreeMap::new();
     files.insert(file.to_owned(), text);
     files.insert(boot::FILE.to_owned(), script);
@@ -368,6 +381,45 @@ const INTERPOLATED: [&str; 4] = [
 ];
 
 /// Escapes every string of the Terraform context except [`INTERPOLATED`] ones.
+/// Deployment Manager expands `$(ref.…)` references in every config string and has no escape
+/// for them; its templates read `{{…}}`/`{%…%}` as Jinja. A value carrying either cannot be
+/// written literally, so render refuses it (the Terraform output escapes them instead).
+fn refuse_deployment_manager_syntax(value: &Value) -> Result<(), RenderFailure> {
+    fn find(v: &Value) -> Option<&str> {
+        match v {
+            Value::String(s) => DM_SYNTAX
+                .iter()
+                .any(|m| s.contains(m))
+                .then_some(s.as_str()),
+            Value::Array(items) => items.iter().find_map(find),
+            Value::Object(map) => map.iter().find_map(|(k, v)| {
+                find(&Value::String(k.clone()))
+                    .map(|_| k.as_str())
+                    .or_else(|| find(v))
+            }),
+            _ => None,
+        }
+    }
+    match find(value) {
+        None => Ok(()),
+        Some(found) => Err(RenderFailure::Template {
+            name: "gcp/deployment.yaml".into(),
+            message: format!(
+                "the value {} contains Deployment Manager reference or Jinja syntax ({}), which \
+                 Deployment Manager would evaluate and cannot escape; change the value, or render \
+                 main.tf.json (the default), which escapes it",
+                serde_json::Value::from(found),
+                DM_SYNTAX.join(", ")
+            ),
+        }),
+    }
+}
+
+const DM_SYNTAX: &[&str] = &["$(ref.", "{{", "{%"];
+
+/// The Deployment Manager context keys that carry our own references, built from validated names.
+const DM_REFERENCES: &[&str] = &["dm_user_data", "dm_startup_script", "refs"];
+
 fn escape_terraform(value: &mut Value) {
     fn walk(v: &mut Value, key: Option<&str>) {
         match v {

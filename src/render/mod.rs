@@ -8,6 +8,8 @@ pub mod engine;
 pub mod escape;
 pub mod gcp;
 pub mod parameters;
+pub mod template_audit;
+pub mod template_error;
 pub mod war;
 
 use std::collections::BTreeMap;
@@ -144,10 +146,8 @@ pub fn write(artifacts: &Artifacts, dir: &Path) -> Result<(), RenderFailure> {
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     for (name, text) in &artifacts.files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        crate::output::replace_file(&dir.join(name), text.as_bytes())
+            .map_err(|e| io(&dir.join(name), e))?;
     }
     Ok(())
 }

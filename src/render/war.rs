@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::RenderFailure;
-use super::engine::{Engine, Syntax};
+use super::engine::Engine;
 use crate::spec::model::Spec;
 
 /// Where the CloverDX marketplace images keep Tomcat's webapps. The Tomcat major version
@@ -32,5 +32,5 @@ pub fn script(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
         "health_url": HEALTH_URL,
         "start_timeout_seconds": START_TIMEOUT_SECS,
     });
-    engine.render("war/upgrade.sh", Syntax::Shell, &context)
+    engine.render("war/upgrade.sh", &context)
 }

@@ -110,7 +110,8 @@ checked_strings! {
     /// An https URL.
     HttpsUrl: "https_url", Value, "https URL", https_url, pattern = "^https://";
     /// A path on the new server, starting with `/`, e.g. `/clover/`.
-    HttpPath: "http_path", Value, "HTTP path", http_path, pattern = "^/";
+    HttpPath: "http_path", Value, "HTTP path", http_path,
+        pattern = "^/([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*$";
     /// A local file path, relative to the spec's directory or absolute.
     FilePath: "file_path", Value, "file path", file_path;
     /// SHA-256 digest: 64 lowercase hex digits.
@@ -323,11 +324,22 @@ fn https_url(v: &str) -> Check {
     }
 }
 
+/// A path with an optional query, as RFC 3986 writes them: printable ASCII from its path and
+/// query sets only, other bytes percent-encoded. Control characters, spaces and `#` would change
+/// the request line or be cut off by the client.
 fn http_path(v: &str) -> Check {
-    if !v.starts_with('/') || v.contains(char::is_whitespace) {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
+    let bytes = v.as_bytes();
+    let well_encoded = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if !v.starts_with('/') || !bytes.iter().all(|&b| allowed(b)) || !well_encoded {
         return problem(
             "not a URL path",
-            "give the path on the new server, starting with `/`, e.g. `/clover/`",
+            "give the path on the new server, starting with `/`, e.g. `/clover/`; \
+             percent-encode spaces and other characters (`%20`)",
         );
     }
     Ok(())

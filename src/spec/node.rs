@@ -92,11 +92,15 @@ impl Scalar {
             return None;
         }
         let t = self.text.as_str();
+        // from_str_radix takes a sign, which the core schema's `0x[0-9a-fA-F]+` and
+        // `0o[0-7]+` do not: `0x+1` is a string there, not 1.
         if let Some(hex) = t.strip_prefix("0x") {
-            return i64::from_str_radix(hex, 16).ok();
+            let digits = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+            return digits.then(|| i64::from_str_radix(hex, 16).ok()).flatten();
         }
         if let Some(oct) = t.strip_prefix("0o") {
-            return i64::from_str_radix(oct, 8).ok();
+            let digits = !oct.is_empty() && oct.bytes().all(|b| matches!(b, b'0'..=b'7'));
+            return digits.then(|| i64::from_str_radix(oct, 8).ok()).flatten();
         }
         let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

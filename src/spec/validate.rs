@@ -418,7 +418,7 @@ fn tags(spec: &Spec, cx: &mut Cx) {
 }
 
 fn hooks(hooks: &[Hook], cx: &mut Cx) {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, hook) in hooks.iter().enumerate() {
         let idx = i.to_string();
         let name = hook.name.as_str();
@@ -428,14 +428,13 @@ fn hooks(hooks: &[Hook], cx: &mut Cx) {
                 format!("`{name}` is a built-in step id"),
                 "choose another name for the hook".into(),
             );
-        } else if seen.contains(&name) {
+        } else if !seen.insert(name) {
             cx.invalid(
                 &["hooks", &idx, "name"],
                 format!("another hook is already named `{name}`"),
                 "hook names are unique; rename one of them".into(),
             );
         }
-        seen.push(name);
         match (&hook.command, &hook.http) {
             (None, None) => {
                 let span = cx.key(&["hooks", &idx, "name"]);
