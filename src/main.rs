@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use cloverlift::commands::{self, Io};
 
 /// The version and which build this is: `apply` and `rollback` need the `aws` feature.
@@ -62,6 +62,13 @@ enum Command {
     Schema,
     /// Explain a diagnostic code, or list them all.
     Explain(commands::explain::Args),
+    /// Print a completion script: `cloverlift completions bash > /etc/bash_completion.d/cloverlift`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `cloverlift man | man -l -`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -73,10 +80,11 @@ fn main() -> ExitCode {
         .try_init();
     // Unlocked handles: each write takes the lock briefly, so apply's worker threads can report
     // progress while the main thread runs the executor.
-    let mut out = std::io::stdout();
+    let stdout = std::io::stdout();
+    let out_is_terminal = stdout.is_terminal();
+    let mut out = commands::WatchedOut::new(stdout);
     let mut err = std::io::stderr();
     let err_is_terminal = err.is_terminal();
-    let out_is_terminal = out.is_terminal();
     let mut io = Io {
         out: &mut out,
         err: &mut err,
@@ -103,6 +111,35 @@ fn main() -> ExitCode {
         }
         Command::Schema => commands::schema::run(&mut io),
         Command::Explain(args) => commands::explain::run(args, &mut io),
+        Command::Completions { shell } => {
+            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cloverlift", &mut script);
+            write_or_usage(&mut io, &script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => write_or_usage(&mut io, &page),
+                Err(_) => commands::exit::USAGE,
+            }
+        }
     };
+    // Only the commands that change nothing may end as a filter does: apply and rollback keep
+    // their exit code, which says what happened to the servers.
+    let changes_servers = matches!(
+        cli.command,
+        Command::Apply { .. } | Command::Rollback { .. }
+    );
+    if out.reader_went_away() && !changes_servers {
+        return ExitCode::SUCCESS;
+    }
     ExitCode::from(code)
+}
+
+fn write_or_usage(io: &mut Io, bytes: &[u8]) -> u8 {
+    match io.out.write_all(bytes) {
+        Ok(()) => commands::exit::OK,
+        Err(_) => commands::exit::USAGE,
+    }
 }

@@ -292,3 +292,221 @@ fn an_empty_cloud_block_is_a_diagnostic_not_a_render_failure() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_being_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("spec.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Opening a FIFO with no writer blocks forever: the command must refuse it by its kind.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .args(["validate", fifo.to_str().expect("utf-8 path")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("validate blocked on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("FIFO") || stderr.contains("fifo"),
+        "{stderr}"
+    );
+}
+
+/// Spec text in a diagnostic cannot repaint the terminal or forge report lines.
+#[test]
+fn control_characters_from_the_spec_never_reach_the_terminal() {
+    let base =
+        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let text = base.replacen(
+        "\nname: ",
+        "\n\"evil\\e[2K\\rplans/ok.yaml:1:1: fine\\u202e\": 1\nname: ",
+        1,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("evil.yaml");
+    std::fs::write(&path, text).expect("spec");
+    for format in ["human", "short"] {
+        let out = run(
+            &["validate", "--format", format, path.to_str().expect("path")],
+            None,
+        );
+        assert_eq!(out.code, 1, "{format}: {}", out.stderr);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains("evil"), "{format}: the key is reported: {all}");
+        for bad in ['\u{1b}', '\r', '\u{202e}'] {
+            assert!(
+                !all.contains(bad),
+                "{format}: {bad:?} reached the output: {all:?}"
+            );
+        }
+        assert!(all.contains("\\u{1b}[2K"), "{format}: shown escaped: {all}");
+    }
+    // JSON carries the exact text, escaped by JSON itself.
+    let out = run(
+        &["validate", "--format", "json", path.to_str().expect("path")],
+        None,
+    );
+    assert!(out.stdout.contains("\\u001b[2K"), "{}", out.stdout);
+}
+
+#[test]
+fn human_output_shows_a_hundred_diagnostics_per_file_and_counts_the_rest() {
+    let base =
+        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let hooks: String = (0..150)
+        .map(|i| format!("  - {{name: Bad_{i}, command: [x]}}\n"))
+        .collect();
+    let text = format!("{base}\nhooks:\n{hooks}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("many.yaml");
+    std::fs::write(&path, text).expect("spec");
+    let out = run(
+        &[
+            "validate",
+            "--format",
+            "short",
+            path.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(all.matches("error[spec::").count(), 100, "{all}");
+    assert!(all.contains("50 more diagnostics not shown"), "{all}");
+    let out = run(
+        &["validate", "--format", "json", path.to_str().expect("path")],
+        None,
+    );
+    assert_eq!(diagnostics(&out.stdout).len(), 150);
+}
+
+/// Findings of the fuzzing issue that validation used to let through.
+#[test]
+fn values_the_core_schema_or_the_clouds_would_not_take_are_refused() {
+    let aws = std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let azure =
+        std::fs::read_to_string(common::root().join("plans/azure-prod.yaml")).expect("example");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "hex with a sign",
+            aws.replacen("\nversion: 1\n", "\nversion: 0x+1\n", 1),
+            "spec::",
+        ),
+        (
+            "control character in a check path",
+            aws.replacen("- http: /clover/\n", "- http: \"/clover/\\e\"\n", 1),
+            "spec::invalid_value",
+        ),
+        (
+            "space in a check path",
+            aws.replacen("- http: /clover/\n", "- http: /clover/a b\n", 1),
+            "spec::invalid_value",
+        ),
+        (
+            "line separator in a tag",
+            aws.replacen("team: data-platform", "team: \"a\\u2028b\"", 1),
+            "spec::invalid_value",
+        ),
+        (
+            "garbage subnet name",
+            azure.replacen("/subnets/", "/subnets/<script>", 1),
+            "spec::invalid_id",
+        ),
+    ];
+    for (what, text, code) in cases {
+        assert!(
+            text != aws && text != azure,
+            "{what}: the case edits the spec"
+        );
+        let (exit, diags, raw) = validate_bytes("case.yaml", text.as_bytes());
+        assert_eq!(exit, 1, "{what}: {raw}");
+        assert!(diags.iter().any(|d| d.0.starts_with(code)), "{what}: {raw}");
+    }
+}
+
+/// Thousands of hooks: each kind of mistake is reported as it is for a handful, with help lines
+/// of bounded length (the checks are near-linear; `cargo bench --bench validate` times them).
+#[test]
+fn thousands_of_hooks_get_the_same_diagnostics_as_a_few() {
+    let base =
+        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let spec = |hooks: String| format!("{base}\nhooks:\n{hooks}");
+    let n = 3000;
+    // One long cycle, past the one-by-one replay limit: one diagnostic, its path abridged.
+    let cycle: String = (0..n)
+        .map(|i| {
+            format!(
+                "  - {{name: h{i}, command: [x], before: [h{}]}}\n",
+                (i + n - 1) % n
+            )
+        })
+        .collect();
+    let (exit, diags, raw) = validate_bytes("cycle.yaml", spec(cycle).as_bytes());
+    assert_eq!(exit, 1);
+    assert_eq!(
+        diags.iter().filter(|d| d.0 == "spec::cycle").count(),
+        1,
+        "{raw}"
+    );
+    assert!(raw.contains("more …"), "a long cycle is abridged");
+    // Many small cycles: one diagnostic each.
+    let pairs: String = (0..n)
+        .map(|i| format!("  - {{name: h{i}, command: [x], after: [h{}]}}\n", i ^ 1))
+        .collect();
+    let (_, diags, _) = validate_bytes("pairs.yaml", spec(pairs).as_bytes());
+    assert_eq!(diags.iter().filter(|d| d.0 == "spec::cycle").count(), n / 2);
+    // Unknown names: each reported, and no help line lists thousands of steps.
+    let unknown: String = (0..n)
+        .map(|i| format!("  - {{name: h{i}, command: [x], after: [nosuch{i}]}}\n"))
+        .collect();
+    let (_, diags, raw) = validate_bytes("unknown.yaml", spec(unknown).as_bytes());
+    assert_eq!(
+        diags.iter().filter(|d| d.0 == "spec::unknown_step").count(),
+        n
+    );
+    let longest = raw.lines().map(str::len).max().unwrap_or(0);
+    assert!(
+        raw.len() < 3_000_000,
+        "the report stays small ({} bytes)",
+        raw.len()
+    );
+    assert!(longest > 0);
+    // Duplicates: every later one reported.
+    let dups: String = (0..n)
+        .map(|_| "  - {name: same, command: [x]}\n".to_owned())
+        .collect();
+    let (_, diags, _) = validate_bytes("dups.yaml", spec(dups).as_bytes());
+    assert_eq!(diags.len(), n - 1);
+}
+
+#[test]
+fn a_tab_in_indentation_is_pointed_at_and_shown() {
+    let (exit, diags, raw) = validate_bytes("tab.yaml", b"version: 1\nname: x\n\tcloud: aws\n");
+    assert_eq!(exit, 1);
+    assert_eq!(diags, vec![("spec::yaml".to_owned(), 3, 1)], "{raw}");
+    assert!(raw.contains("a tab in indentation"), "{raw}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tab.yaml");
+    std::fs::write(&path, "version: 1\nname: x\n\tcloud: aws\n").expect("spec");
+    let out = run(&["validate", path.to_str().expect("path")], None);
+    assert!(out.stderr.contains("│ \\tcloud: aws"), "{}", out.stderr);
+}

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{files_in, rel, render_to, root};
+use common::{files_in, rel, render_to, root, run};
 
 fn assert_gcp_clean(dirs: &[PathBuf]) {
     common::assert_oracle_clean("gcp_check.py", dirs);
@@ -231,8 +231,7 @@ fn escaping_holds_for_values_validation_would_refuse() {
             &plan,
             cloverlift::render::OutputFormat::DeploymentManager,
         )
-        .err()
-        .expect("a DM reference in a label is refused");
+        .expect_err("a DM reference in a label is refused");
     assert!(
         refused
             .to_string()
@@ -337,5 +336,44 @@ fn diff_works_for_gcp_specs() {
             .contains("+        \"machine_type\": \"n2-standard-8\","),
         "{}",
         out.stdout
+    );
+}
+
+#[test]
+fn diff_compares_the_format_asked_for() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let example = "plans/gcp-existing-snapshots.yaml";
+    let text = std::fs::read_to_string(common::root().join(example)).expect("example");
+    let changed = tmp.path().join("changed.yaml");
+    std::fs::write(
+        &changed,
+        text.replace("machine_type: n2-standard-2", "machine_type: n2-standard-8"),
+    )
+    .expect("spec");
+    let changed = changed.to_str().expect("path");
+    let dm = run(
+        &["diff", "--format", "deployment-manager", example, changed],
+        None,
+    );
+    assert_eq!(dm.code, 1, "{}", dm.stderr);
+    assert!(dm.stdout.contains("--- a/deployment.yaml"), "{}", dm.stdout);
+    assert!(!dm.stdout.contains("main.tf.json"), "{}", dm.stdout);
+    let tf = run(&["diff", "--format", "terraform", example, changed], None);
+    assert_eq!(tf.code, 1, "{}", tf.stderr);
+    assert!(tf.stdout.contains("--- a/main.tf.json"), "{}", tf.stdout);
+    let aws = run(
+        &[
+            "diff",
+            "--format",
+            "terraform",
+            "plans/aws-prod.yaml",
+            "plans/aws-prod.yaml",
+        ],
+        None,
+    );
+    assert_eq!(
+        aws.code, 2,
+        "terraform is for Google Cloud specs: {}",
+        aws.stderr
     );
 }

@@ -292,3 +292,109 @@ fn version_says_which_build_this_is() {
     };
     assert!(out.stdout.contains(expected), "{}", out.stdout);
 }
+
+/// `cloverlift schema | head -1`: a reader that stops early ends the command quietly with 0.
+#[test]
+fn a_closed_pipe_ends_read_only_commands_quietly() {
+    for args in [
+        &["schema"][..],
+        &["explain"][..],
+        &["plan", "--format", "json", "plans/aws-prod.yaml"][..],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+            .args(args)
+            .current_dir(common::root())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Close the reading end before the command writes (or while it does).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The bash completion script loads in bash and completes subcommands and flags.
+#[test]
+fn bash_completion_completes_commands_and_flags() {
+    let script = run(&["completions", "bash"], None);
+    assert_eq!(script.code, 0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cloverlift.bash");
+    std::fs::write(&path, &script.stdout).expect("script");
+    let complete = |words: &str, cword: usize| -> String {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE='{words}'; \
+                 COMP_POINT=${{#COMP_LINE}}; _cloverlift cloverlift; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                path.display()
+            ))
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let commands = complete("cloverlift re", 1);
+    assert!(commands.lines().any(|l| l == "render"), "{commands}");
+    let flags = complete("cloverlift render --te", 2);
+    assert!(flags.lines().any(|l| l == "--templates"), "{flags}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = run(&["completions", shell], None);
+        assert_eq!(out.code, 0, "{shell}");
+        assert!(out.stdout.contains("render"), "{shell}");
+    }
+}
+
+/// The man page is roff that groff formats without a warning, and lists every command.
+#[test]
+fn the_man_page_formats_cleanly_and_lists_the_commands() {
+    let page = run(&["man"], None);
+    assert_eq!(page.code, 0);
+    let Ok(mut groff) = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI has groff (man-db needs it)"
+        );
+        eprintln!("SKIPPED: groff is not installed");
+        return;
+    };
+    use std::io::Write as _;
+    groff
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(page.stdout.as_bytes())
+        .expect("write");
+    let out = groff.wait_with_output().expect("groff");
+    assert!(out.status.success());
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(warnings.trim().is_empty(), "groff: {warnings}");
+    for command in [
+        "validate",
+        "plan",
+        "render",
+        "diff",
+        "schema",
+        "explain",
+        "completions",
+    ] {
+        assert!(page.stdout.contains(command), "{command} in the man page");
+    }
+}

@@ -24,6 +24,10 @@ pub struct Args {
     /// Lines of context around each change.
     #[arg(long, default_value_t = 3)]
     pub context: usize,
+    /// Which rendered form to compare, as for `render` (`terraform` and `deployment-manager`
+    /// are Google Cloud's).
+    #[arg(long, value_enum, default_value = "native")]
+    pub format: render::OutputFormat,
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
@@ -44,7 +48,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             // An invalid spec is trouble, not a difference.
             Err(_) => return exit::USAGE,
         };
-        match renderer.render(&valid, &plan) {
+        match renderer.render_as(&valid, &plan, args.format) {
             Ok(a) => rendered.push(a),
             Err(e) => {
                 report_io(io, e);

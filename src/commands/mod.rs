@@ -26,6 +26,48 @@ pub mod exit {
 }
 
 /// Where a command writes, and whether stderr is a terminal (for colour).
+/// Standard output that remembers whether its reader went away (`cloverlift schema | head`),
+/// so `main` can end quietly with 0 as Unix filters do, whatever the command made of the error.
+pub struct WatchedOut<W: Write> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> WatchedOut<W> {
+    pub fn new(inner: W) -> Self {
+        WatchedOut {
+            inner,
+            closed: false,
+        }
+    }
+
+    /// Whether a write failed because the reading end of the pipe was closed.
+    pub fn reader_went_away(&self) -> bool {
+        self.closed
+    }
+
+    fn watch<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed = true;
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for WatchedOut<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.watch(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.watch(result)
+    }
+}
+
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,

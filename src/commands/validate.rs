@@ -54,7 +54,10 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     }
     let color = report::color_enabled(io.err_is_terminal);
     if let Err(e) = report::print(&reports, args.format, color, io.out, io.err) {
-        let _ = writeln!(io.err, "error: cannot write output: {e}");
+        // A reader that stopped early (`| head`) is not an error; main exits 0 quietly.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(io.err, "error: cannot write output: {e}");
+        }
         return exit::USAGE;
     }
     if unreadable {

@@ -100,6 +100,81 @@ pub const CODES: &[CodeDoc] = &[
             exits with 2, a usage or I/O error, rather than 1.",
     },
     CodeDoc {
+        code: "render::template",
+        summary: "A template failed to parse or render",
+        explanation: "The embedded templates or a `--templates` override: a syntax error, a variable the context does not have, an unknown helper, or output with escaping turned off (`{{{…}}}`, `{{& …}}`). The message names the template file, line and column, and the variables available there. A value Deployment Manager would evaluate as its own syntax is refused under this code too.",
+    },
+    CodeDoc {
+        code: "render::format",
+        summary: "`--format` does not fit the spec's cloud",
+        explanation: "`terraform` and `deployment-manager` are Google Cloud outputs; AWS and Azure specs render their native format only.",
+    },
+    CodeDoc {
+        code: "render::io",
+        summary: "The output directory or a template override cannot be read or written",
+        explanation: "`--out` names a file rather than a directory, a directory is not writable, or `--templates` does not exist. Nothing is half-written: each file is written to a temporary name and renamed.",
+    },
+    CodeDoc {
+        code: "apply::confirm",
+        summary: "apply or rollback needs `--yes` without a terminal",
+        explanation: "With no terminal to ask on (CI, a pipe), apply and rollback change nothing unless `--yes` says the listed changes are intended. `--dry-run` prints them without asking.",
+    },
+    CodeDoc {
+        code: "apply::unsupported",
+        summary: "This build or cloud cannot apply the spec",
+        explanation: "The render-only build (`--no-default-features`) has no cloud SDKs, and apply drives the clouds and strategies its providers implement; the message says which. Render the templates and deploy them with the cloud's own tools instead.",
+    },
+    CodeDoc {
+        code: "apply::endpoint_url",
+        summary: "`--endpoint-url` is not an http(s) URL",
+        explanation: "The AWS endpoint override (for emulators such as moto) must be an http or https URL with a host.",
+    },
+    CodeDoc {
+        code: "apply::new_server_url",
+        summary: "`--new-server-url` is not allowed",
+        explanation: "The new server's URL must be https; plain http is allowed only for localhost, so credentials never cross a network in clear text.",
+    },
+    CodeDoc {
+        code: "apply::preflight",
+        summary: "A preflight check failed; nothing was changed",
+        explanation: "Before anything is paused, apply checks credentials, that every resource the spec names exists and is in the expected state, and that the CloverDX Server answers. A failure here leaves both clouds and the old server untouched.",
+    },
+    CodeDoc {
+        code: "apply::locked",
+        summary: "Another apply of the same plan is running",
+        explanation: "The plan's state directory holds an OS lock for the life of the apply process. Wait for it; the OS releases the lock when that process ends, however it ends.",
+    },
+    CodeDoc {
+        code: "apply::journal_exists",
+        summary: "A journal from an earlier apply exists",
+        explanation: "An earlier apply of this plan left its journal. Continue it with `--resume`, or move it away to start over; apply never overwrites a journal.",
+    },
+    CodeDoc {
+        code: "apply::nothing_to_resume",
+        summary: "`--resume` found no journal",
+        explanation: "There is no journal in the state directory to resume from; run apply without `--resume`.",
+    },
+    CodeDoc {
+        code: "apply::spec_changed",
+        summary: "The spec changed since the journal was written",
+        explanation: "A resumed apply must use the spec the interrupted one used (its sha256 is in the journal), or steps already done would be judged against a different plan.",
+    },
+    CodeDoc {
+        code: "apply::journal_io",
+        summary: "The journal or its lock cannot be read or written",
+        explanation: "The state directory is not writable, or the journal or lock is a symbolic link, which is refused so that no write can be redirected to another file.",
+    },
+    CodeDoc {
+        code: "apply::rollback",
+        summary: "A rollback step failed",
+        explanation: "Rollback reverses the cutover and stops the new server. Every phase is safe to repeat: fix the cause the message names and run the same command again.",
+    },
+    CodeDoc {
+        code: "apply::nothing_to_roll_back",
+        summary: "The journal shows no cutover",
+        explanation: "Before cutover the old server still runs its schedules and listeners: there is nothing to roll back. Use `rollback --delete-new` to remove what apply created.",
+    },
+    CodeDoc {
         code: "cloverlift::internal",
         summary: "A bug in cloverlift",
         explanation: "The tool reached a state it should not. Please report it with the spec.",

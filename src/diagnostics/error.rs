@@ -55,6 +55,9 @@ pub enum SpecError {
         reason: String,
         #[label("{reason}")]
         span: SourceSpan,
+        /// Where a value this one clashes with was given (a repeated hook name).
+        #[label("first given here")]
+        other: Option<SourceSpan>,
         #[help]
         help: String,
     },

@@ -6,6 +6,7 @@ pub mod codes;
 mod error;
 mod printable;
 pub mod report;
+pub mod secret_mask;
 
 pub use error::SpecError;
 

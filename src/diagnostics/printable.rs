@@ -23,8 +23,9 @@ impl<'a> Printable<'a> {
         let mut escaped = String::with_capacity(text.len());
         let mut shifts = Vec::new();
         for (at, c) in text.char_indices() {
-            // Newlines lay the excerpt out and tabs are expanded by miette: both stay.
-            if is_unsafe(c) && c != '\n' && c != '\t' {
+            // Newlines lay the excerpt out. A tab is shown as `\t`: expanded to spaces, the
+            // excerpt would hide the very character YAML refuses in indentation.
+            if is_unsafe(c) && c != '\n' {
                 let e = printable(c.encode_utf8(&mut [0; 4])).into_owned();
                 shifts.push((at, e.len() - c.len_utf8()));
                 escaped.push_str(&e);
@@ -32,8 +33,7 @@ impl<'a> Printable<'a> {
                 escaped.push(c);
             }
         }
-        let source =
-            NamedSource::new(printable(file.name()).into_owned(), escaped).with_language("yaml");
+        let source = NamedSource::new(printable(file.name()), escaped).with_language("yaml");
         Printable {
             inner,
             source,

@@ -247,8 +247,10 @@ pub fn print(
         Format::Human => {
             for r in reports {
                 let name = printable(r.file.name());
+                let masked = super::secret_mask::mask_literal_secrets(&r.file, &r.errors);
+                let shown = masked.as_ref().unwrap_or(&r.file);
                 for e in r.errors.iter().take(SHOWN_PER_FILE) {
-                    write!(err, "{}", render_human(&r.file, e, color))?;
+                    write!(err, "{}", render_human(shown, e, color))?;
                     writeln!(err)?;
                 }
                 more_line(err, r, "")?;

@@ -202,7 +202,12 @@ pub fn compile(valid: &ValidSpec) -> Result<Plan, Vec<SpecError>> {
                     continue;
                 };
                 if other == me {
-                    errors.push(cycle_error(valid, i, &format!("{r} → {r}")));
+                    errors.push(cycle_error(
+                        valid,
+                        i,
+                        &format!("{r} → {r}"),
+                        CycleKind::SelfLoop,
+                    ));
                     continue;
                 }
                 edges.push(if field == "after" {
@@ -300,7 +305,12 @@ fn add_hook_edges(
             .collect();
         // The graph was acyclic before this hook's edges, so any cycle now runs through it.
         if let Some(path) = cycle_through(graph, me, |_| true) {
-            errors.push(cycle_error(valid, i, &names(graph, &path)));
+            errors.push(cycle_error(
+                valid,
+                i,
+                &names(graph, &path),
+                kind_of(graph, &path),
+            ));
             for e in added.into_iter().rev() {
                 graph.remove_edge(e);
             }
@@ -331,7 +341,12 @@ fn report_per_component(
     for (c, i) in last_hook {
         let within = |n: NodeIndex| component_of[n.index()] == Some(c);
         if let Some(path) = cycle_through(graph, hook_nodes[i], within) {
-            errors.push(cycle_error(valid, i, &names(graph, &path)));
+            errors.push(cycle_error(
+                valid,
+                i,
+                &names(graph, &path),
+                kind_of(graph, &path),
+            ));
         }
     }
 }
@@ -391,7 +406,25 @@ fn cycle_through(
     None
 }
 
-fn cycle_error(valid: &ValidSpec, hook: usize, cycle: &str) -> SpecError {
+/// What a cycle is made of, for a help line that fits it.
+enum CycleKind {
+    /// A hook that lists itself in `after` or `before`.
+    SelfLoop,
+    /// Hooks waiting on each other, no built-in step among them.
+    HooksOnly,
+    /// Hooks that would put built-in steps out of their order.
+    ThroughSteps,
+}
+
+fn kind_of(graph: &DiGraph<Step, ()>, path: &[NodeIndex]) -> CycleKind {
+    if path.iter().all(|&ix| graph[ix].hook.is_some()) {
+        CycleKind::HooksOnly
+    } else {
+        CycleKind::ThroughSteps
+    }
+}
+
+fn cycle_error(valid: &ValidSpec, hook: usize, cycle: &str, kind: CycleKind) -> SpecError {
     let i = hook.to_string();
     let span = valid
         .tree
@@ -401,9 +434,17 @@ fn cycle_error(valid: &ValidSpec, hook: usize, cycle: &str) -> SpecError {
     SpecError::Cycle {
         cycle: cycle.to_owned(),
         span: span.into(),
-        help: "a hook cannot run both before and after the same step; change its `after` or \
-               `before` so the steps keep one order"
-            .into(),
+        help: match kind {
+            CycleKind::SelfLoop => "a hook cannot wait for itself; remove its own name from its \
+                                    `after` or `before`"
+                .into(),
+            CycleKind::HooksOnly => "these hooks wait for each other, so none could start; \
+                                     remove one `after` or `before` so the chain has a first hook"
+                .into(),
+            CycleKind::ThroughSteps => "a hook cannot run both before and after the same step; \
+                                        change its `after` or `before` so the steps keep one order"
+                .into(),
+        },
     }
 }
 

@@ -218,6 +218,20 @@ impl StepKind {
         }
     }
 
+    /// What the step touches in a plan of `strategy`. The war strategy has no new server: its
+    /// verify reads, and its activate changes, the old server that was upgraded in place.
+    pub fn touches_in(
+        self,
+        strategy: crate::spec::model::Strategy,
+    ) -> &'static [(Resource, Access)] {
+        use crate::spec::model::Strategy;
+        match (strategy, self) {
+            (Strategy::War, StepKind::Verify) => &[(OldServer, Read)],
+            (Strategy::War, StepKind::Activate) => &[(OldServer, Mutate)],
+            _ => self.touches(),
+        }
+    }
+
     pub fn mutates_old(self) -> bool {
         self.touches()
             .iter()

@@ -104,7 +104,7 @@ checked_strings! {
     /// Hook name: `[a-z][a-z0-9-]*`, at most 40 characters, unique, not a built-in step id.
     HookName: "hook_name", Value, "hook name", plan_name, pattern = "^[a-z][a-z0-9-]{0,39}$";
     /// A step id or hook name that a hook runs after or before.
-    StepRef: "step_ref", Value, "step reference", plan_name;
+    StepRef: "step_ref", Value, "step reference", step_ref;
     /// URL of the running CloverDX Server: https, or http only to localhost / 127.0.0.1.
     ServerUrl: "server_url", Value, "server URL", server_url;
     /// An https URL.
@@ -221,6 +221,21 @@ checked_strings! {
     SqlTier: "gcp.sql_tier", Id, "Cloud SQL tier", gcp::sql_tier;
     /// Secret Manager version, `projects/P/secrets/S/versions/V`.
     GcpSecretVersion: "gcp.secret_version", Id, "Secret Manager version", gcp::secret_version;
+}
+
+/// A step or hook name in `after`/`before`. Built-in step ids use hyphens; the spec's own keys
+/// (`move_address`) use underscores, so the underscore spelling gets a pointed suggestion.
+fn step_ref(v: &str) -> Check {
+    plan_name(v).map_err(|p| {
+        let hyphenated = v.to_ascii_lowercase().replace('_', "-");
+        match crate::plan::step::StepKind::parse(&hyphenated) {
+            Some(_) if hyphenated != v => crate::cloud::Problem {
+                reason: p.reason,
+                help: format!("did you mean `{hyphenated}`? step ids are written with hyphens"),
+            },
+            _ => p,
+        }
+    })
 }
 
 fn plan_name(v: &str) -> Check {

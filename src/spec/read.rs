@@ -183,6 +183,7 @@ impl<'s> Reader<'s> {
             .join(", ");
         let Some(entries) = node.as_map() else {
             self.errors.push(SpecError::InvalidValue {
+                other: None,
                 context: path.0.clone(),
                 reason: format!(
                     "expected a mapping with one of {listed}, found {}",
@@ -218,6 +219,7 @@ impl<'s> Reader<'s> {
             }
             [_, second, ..] => {
                 self.errors.push(SpecError::InvalidValue {
+                    other: None,
                     context: path.0.clone(),
                     reason: "more than one key".into(),
                     span: Span::new(second.key_span.start, node.span.end).into(),
@@ -248,6 +250,7 @@ impl<'s> Reader<'s> {
             None => format!("expected one of {listed}, found {}", node.describe()),
         };
         self.errors.push(SpecError::InvalidValue {
+            other: None,
             context: path.0.clone(),
             reason,
             span: node.span.into(),
@@ -361,6 +364,7 @@ impl<'s> Reader<'s> {
                         help: problem.help,
                     },
                     Family::Value => SpecError::InvalidValue {
+                        other: None,
                         context: path.0.clone(),
                         reason: problem.reason,
                         span: node.span.into(),
@@ -413,6 +417,7 @@ impl<'s> Reader<'s> {
             format!("expected {expected}, found {}", node.describe())
         };
         self.errors.push(SpecError::InvalidValue {
+            other: None,
             context: path.0.clone(),
             reason,
             span: node.span.into(),

@@ -74,12 +74,30 @@ impl Cx<'_> {
     fn invalid(&mut self, path: &[&str], reason: String, help: String) {
         let span = self.value(path);
         self.errors.push(SpecError::InvalidValue {
-            context: path.join("."),
+            other: None,
+            context: field_path(path),
             reason,
             span,
             help,
         });
     }
+}
+
+/// A document path as every message writes it, `hooks[1].http.url`: fields joined by dots,
+/// list indices in brackets (the reader's notation).
+fn field_path(path: &[&str]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        if seg.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
 }
 
 /// Removes `from.<other>` and `to.<other>` blocks for clouds other than `cloud:` from the tree,
@@ -405,6 +423,7 @@ fn tags(spec: &Spec, cx: &mut Cx) {
         if let Err(p) = key_rule(k) {
             let span = cx.key(&key_path);
             cx.errors.push(SpecError::InvalidValue {
+                other: None,
                 context: format!("to.{block}.{field}"),
                 reason: format!("`{k}` is not a valid key: {}", p.reason),
                 span,
@@ -418,7 +437,7 @@ fn tags(spec: &Spec, cx: &mut Cx) {
 }
 
 fn hooks(hooks: &[Hook], cx: &mut Cx) {
-    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut first_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, hook) in hooks.iter().enumerate() {
         let idx = i.to_string();
         let name = hook.name.as_str();
@@ -428,12 +447,18 @@ fn hooks(hooks: &[Hook], cx: &mut Cx) {
                 format!("`{name}` is a built-in step id"),
                 "choose another name for the hook".into(),
             );
-        } else if !seen.insert(name) {
-            cx.invalid(
-                &["hooks", &idx, "name"],
-                format!("another hook is already named `{name}`"),
-                "hook names are unique; rename one of them".into(),
-            );
+        } else if let Some(&first) = first_index.get(name) {
+            // Both places are labelled, as for a duplicate key: either may be the one to rename.
+            let first = cx.value(&["hooks", &first.to_string(), "name"]);
+            cx.errors.push(SpecError::InvalidValue {
+                other: Some(first),
+                context: format!("hooks[{i}].name"),
+                reason: format!("another hook is already named `{name}`"),
+                span: cx.value(&["hooks", &idx, "name"]),
+                help: "hook names are unique; rename one of them".into(),
+            });
+        } else {
+            first_index.insert(name, i);
         }
         match (&hook.command, &hook.http) {
             (None, None) => {

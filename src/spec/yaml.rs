@@ -17,6 +17,23 @@ pub const MAX_DEPTH: usize = 64;
 /// Nodes after alias expansion: a real spec has a few hundred; a "billion laughs" has 10⁹.
 pub const MAX_NODES: usize = 100_000;
 
+/// The byte offset of the tab that a scanner error at `at` is about, when it is one in the
+/// indentation of the line the error is on or the next one. The scanner reports such an error
+/// where the token before it started (the end of the previous line), not at the tab.
+fn indentation_tab(text: &str, at: usize) -> Option<usize> {
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut start = line_start;
+    for _ in 0..2 {
+        let line = text.get(start..)?.split('\n').next()?;
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(tab) = line[..indent].find('\t') {
+            return Some(start + tab);
+        }
+        start += line.len() + 1;
+    }
+    None
+}
+
 /// Parses one YAML document. Returns the tree when the YAML itself is readable, and every
 /// problem found on the way (duplicate keys do not stop the build; syntax errors do).
 pub fn parse(file: &SourceFile) -> (Option<Node>, Vec<SpecError>) {
@@ -40,11 +57,22 @@ pub fn parse(file: &SourceFile) -> (Option<Node>, Vec<SpecError>) {
             }
             Err(e) => {
                 let at = builder.offset(e.marker().index());
-                builder.errors.push(SpecError::Yaml {
-                    message: format!("the YAML does not parse: {}", e.info()),
-                    span: (at, 0).into(),
-                    help: "fix the YAML syntax here (indentation, quotes, a missing `:`)".into(),
-                });
+                let error = match indentation_tab(file.text(), at) {
+                    Some(tab) => SpecError::Yaml {
+                        message: "the YAML does not parse: a tab in indentation".into(),
+                        span: (tab, 1).into(),
+                        help: "YAML indents with spaces only; replace the tab (shown as \\t) \
+                               with spaces"
+                            .into(),
+                    },
+                    None => SpecError::Yaml {
+                        message: format!("the YAML does not parse: {}", e.info()),
+                        span: (at, 0).into(),
+                        help: "fix the YAML syntax here (indentation, quotes, a missing `:`)"
+                            .into(),
+                    },
+                };
+                builder.errors.push(error);
                 Flow::Stop
             }
         };
@@ -55,6 +83,7 @@ pub fn parse(file: &SourceFile) -> (Option<Node>, Vec<SpecError>) {
     let root = builder.root.take();
     if root.is_none() && builder.errors.is_empty() {
         builder.errors.push(SpecError::InvalidValue {
+            other: None,
             context: String::new(),
             reason: "the spec is empty: the file holds no YAML document".into(),
             span: (0, 0).into(),

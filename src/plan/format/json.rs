@@ -25,7 +25,7 @@ pub fn value(plan: &Plan, spec: &Spec) -> Value {
                 "depends_on": ids(&plan.depends_on(ix)),
                 "level": plan.schedule.level(ix),
                 "description": kind.describe(),
-                "touches": kind.touches().iter().map(|(r, a)| json!({"resource": r, "access": a})).collect::<Vec<_>>(),
+                "touches": kind.touches_in(plan.strategy).iter().map(|(r, a)| json!({"resource": r, "access": a})).collect::<Vec<_>>(),
                 "idempotent": kind.idempotent(),
                 "compensation": kind.compensation().map(StepKind::id),
                 "duration_class": kind.duration_class().as_str(),

@@ -29,7 +29,7 @@ pub fn render(plan: &Plan, spec: &Spec) -> String {
             .collect();
         let touches: Vec<String> = step
             .kind
-            .touches()
+            .touches_in(plan.strategy)
             .iter()
             .map(|(r, a)| {
                 let name = serde_json::to_value(r)
