@@ -23,6 +23,18 @@ const HEADER_LOGGERS: [&str; 12] = [
 
 pub fn filter() -> EnvFilter {
     let mut filter = EnvFilter::from_default_env();
+    // The cap only lowers verbosity: added to a quieter filter (RUST_LOG unset means errors
+    // only), `target=info` would raise it and print the SDKs' warnings (a credentials chain
+    // probing IMDS) that nobody asked for.
+    let wants_detail = std::env::var("RUST_LOG")
+        .map(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("debug") || v.contains("trace")
+        })
+        .unwrap_or(false);
+    if !wants_detail {
+        return filter;
+    }
     for target in HEADER_LOGGERS {
         // A directive for a target overrides a more general one, whatever order RUST_LOG has.
         if let Ok(directive) = format!("{target}=info").parse() {

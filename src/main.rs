@@ -60,6 +60,8 @@ enum Command {
     },
     /// Print the JSON Schema of the spec format (for editors).
     Schema,
+    /// Work with the embedded templates: `templates export DIR` starts a `--templates` override.
+    Templates(commands::templates::Args),
     /// Explain a diagnostic code, or list them all.
     Explain(commands::explain::Args),
     /// Print a completion script: `cloverlift completions bash > /etc/bash_completion.d/cloverlift`.
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
             commands::exit::USAGE
         }
         Command::Schema => commands::schema::run(&mut io),
+        Command::Templates(args) => commands::templates::run(args, &mut io),
         Command::Explain(args) => commands::explain::run(args, &mut io),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).

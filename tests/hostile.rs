@@ -427,6 +427,13 @@ fn values_the_core_schema_or_the_clouds_would_not_take_are_refused() {
             "spec::invalid_value",
         ),
         (
+            "an RDS snapshot in another region",
+            std::fs::read_to_string(common::root().join("plans/aws-existing-snapshots.yaml"))
+                .expect("example")
+                .replace("arn:aws:rds:us-east-1:", "arn:aws:rds:eu-west-1:"),
+            "spec::invalid_id",
+        ),
+        (
             "garbage subnet name",
             azure.replacen("/subnets/", "/subnets/<script>", 1),
             "spec::invalid_id",

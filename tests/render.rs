@@ -486,3 +486,75 @@ fn diff_shows_changes_per_file_and_gates_on_them() {
     );
     assert!(bad.stderr.contains("spec::cycle"));
 }
+
+/// `--out` is a directory; a render never leaves another render's files beside its own.
+#[test]
+fn out_must_be_a_directory_and_stale_renders_are_refused_or_cleaned() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "mine").expect("file");
+    let out = render_to("plans/aws-prod.yaml", &file, &[]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--out names a file"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), "mine");
+
+    let dir = tmp.path().join("out");
+    assert_eq!(render_to("plans/aws-prod.yaml", &dir, &[]).code, 0);
+    std::fs::write(dir.join("notes.txt"), "kept").expect("notes");
+    let before = common::files_in(&dir);
+    let refused = render_to("plans/gcp-prod.yaml", &dir, &[]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("render::stale"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("cloudformation.yaml"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(common::files_in(&dir), before, "nothing written or removed");
+
+    let cleaned = render_to("plans/gcp-prod.yaml", &dir, &["--clean"]);
+    assert_eq!(cleaned.code, 0, "{}", cleaned.stderr);
+    let names: Vec<String> = common::files_in(&dir).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["boot-guard.sh", "main.tf.json", "notes.txt", "plan.json"],
+        "the AWS files are gone, other files stay"
+    );
+    // Rendering the same spec again needs no --clean.
+    assert_eq!(render_to("plans/gcp-prod.yaml", &dir, &[]).code, 0);
+}
+
+/// `templates export` writes a valid override directory: rendering with it gives the same files.
+#[test]
+fn exported_templates_render_the_same_files_and_are_never_overwritten() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("templates");
+    let out = run(&["templates", "export", dir.to_str().expect("path")], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(dir.join("aws/partials/extra-resources.hbs").is_file());
+    for spec in [
+        "plans/aws-prod.yaml",
+        "plans/azure-prod.yaml",
+        "plans/gcp-prod.yaml",
+    ] {
+        let plain = tmp.path().join("plain");
+        let with = tmp.path().join("with");
+        let _ = std::fs::remove_dir_all(&plain);
+        let _ = std::fs::remove_dir_all(&with);
+        assert_eq!(render_to(spec, &plain, &[]).code, 0);
+        let overridden = render_to(spec, &with, &["--templates", dir.to_str().expect("path")]);
+        assert_eq!(overridden.code, 0, "{spec}: {}", overridden.stderr);
+        assert_eq!(common::files_in(&plain), common::files_in(&with), "{spec}");
+    }
+    let again = run(&["templates", "export", dir.to_str().expect("path")], None);
+    assert_eq!(again.code, 2);
+    assert!(
+        again.stderr.contains("would be overwritten"),
+        "{}",
+        again.stderr
+    );
+}

@@ -103,9 +103,9 @@ impl HumanEvents {
         // Step errors quote server answers and spec values; neither may drive the terminal.
         let text = crate::text::printable_lines(text);
         match &self.bars {
-            Some(bars) => {
-                let _ = bars.println(text);
-            }
+            // `println` lays a multi-line text out as one padded line; suspending the bars
+            // prints it as it is, newlines included, and redraws them after.
+            Some(bars) => bars.suspend(|| eprintln!("{text}")),
             None => eprintln!("{text}"),
         }
     }

@@ -10,6 +10,7 @@ pub mod render;
 #[cfg(feature = "aws")]
 pub mod rollback;
 pub mod schema;
+pub mod templates;
 pub mod validate;
 
 use std::io::Write;

@@ -20,6 +20,10 @@ pub struct Args {
     /// for Google Cloud) or `deployment-manager` (Google Cloud's retired service, on request).
     #[arg(long, value_enum, default_value = "native")]
     pub format: render::OutputFormat,
+    /// Remove rendered files of an earlier render (another cloud or format) from `--out` that
+    /// this render does not write; without it, render refuses to leave them beside its own.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
@@ -42,7 +46,9 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             return exit::USAGE;
         }
     };
-    if let Err(e) = render::write(&artifacts, &args.out) {
+    let written = render::out_dir::prepare(&args.out, &artifacts.files, args.clean)
+        .and_then(|()| render::write(&artifacts, &args.out));
+    if let Err(e) = written {
         report_io(io, e);
         return exit::USAGE;
     }

@@ -115,6 +115,14 @@ pub const CODES: &[CodeDoc] = &[
         explanation: "`--out` names a file rather than a directory, a directory is not writable, or `--templates` does not exist. Nothing is half-written: each file is written to a temporary name and renamed.",
     },
     CodeDoc {
+        code: "render::stale",
+        summary: "`--out` holds rendered files this render does not write",
+        explanation: "A directory rendered before for another cloud, strategy or format still \
+            holds that render's files (`cloudformation.yaml` beside a new `main.tf.json`), which \
+            a reviewer or a deploy step would take for current. Render into an empty directory, \
+            or pass `--clean` to remove them; only rendered file names are removed.",
+    },
+    CodeDoc {
         code: "apply::confirm",
         summary: "apply or rollback needs `--yes` without a terminal",
         explanation: "With no terminal to ask on (CI, a pipe), apply and rollback change nothing unless `--yes` says the listed changes are intended. `--dry-run` prints them without asking.",

@@ -7,6 +7,7 @@ pub mod boot;
 pub mod engine;
 pub mod escape;
 pub mod gcp;
+pub mod out_dir;
 pub mod parameters;
 pub mod template_audit;
 pub mod template_error;
@@ -57,6 +58,16 @@ pub enum RenderFailure {
         format: &'static str,
         cloud: &'static str,
     },
+
+    #[error("{dir} holds files of an earlier render that this one does not write: {files}")]
+    #[diagnostic(
+        code(render::stale),
+        help(
+            "render into an empty directory, or pass --clean to remove those files (only \
+             rendered file names are removed)"
+        )
+    )]
+    Stale { dir: String, files: String },
 }
 
 /// What `render` writes.

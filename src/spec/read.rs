@@ -298,9 +298,22 @@ impl<'s> Reader<'s> {
                 None => ok = false,
             }
         }
+        let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+        // A misspelt key already reported as unknown with "did you mean `field`?" says all
+        // there is to say: no second diagnostic for the field it was meant to be.
+        let misspelt = |field: &str| {
+            additional.is_none()
+                && entries.iter().any(|e| {
+                    !properties.contains_key(&e.key)
+                        && nearest(&e.key, known.iter().copied()) == Some(field)
+                })
+        };
         for field in required {
             if !entries.iter().any(|e| e.key == field) {
                 ok = false;
+                if misspelt(field) {
+                    continue;
+                }
                 let description = properties
                     .get(field)
                     .and_then(|p| p.get("description"))

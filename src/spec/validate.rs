@@ -351,7 +351,7 @@ fn snapshots(spec: &Spec, cx: &mut Cx) {
                 &db,
                 "RDS DB snapshot",
                 &s.database,
-                aws::db_snapshot(&s.database),
+                aws::db_snapshot(&s.database).and_then(|()| same_region(spec, &s.database)),
             );
             cx.id(&data, "EBS snapshot id", &s.data, aws::snapshot_id(&s.data));
         }
@@ -370,6 +370,26 @@ fn snapshots(spec: &Spec, cx: &mut Cx) {
             );
             cx.id(&data, "disk snapshot name", &s.data, gcp::name(&s.data));
         }
+    }
+}
+
+/// An RDS snapshot given by ARN must be in `from.aws.region`: RestoreDBInstanceFromDBSnapshot
+/// restores only a snapshot of its own region, and a copy from another region is a separate,
+/// slow step (CopyDBSnapshot) that this plan does not take.
+fn same_region(spec: &Spec, snapshot: &str) -> Check {
+    let Some(region) = spec.from.aws.as_ref().map(|a| a.region.as_str()) else {
+        return Ok(());
+    };
+    match snapshot.split(':').nth(3) {
+        Some(arn_region) if snapshot.starts_with("arn:") && arn_region != region => cloud::problem(
+            format!("the snapshot is in {arn_region}, the deployment in {region}"),
+            format!(
+                "copy it to {region} first (`aws rds copy-db-snapshot --region {region} \
+                 --source-db-snapshot-identifier ARN --target-db-snapshot-identifier NAME`) \
+                 and give the copy"
+            ),
+        ),
+        _ => Ok(()),
     }
 }
 
