@@ -33,10 +33,8 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     files.sort();
     files
         .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).expect("fuzz input");
-            (p, bytes)
-        })
+        // A running fuzzer may remove a corpus file between the listing and the read.
+        .filter_map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
         .collect()
 }
 

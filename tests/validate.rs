@@ -183,7 +183,7 @@ fn sarif_output_is_a_sarif_2_1_0_log() {
     let run0 = &log["runs"][0];
     assert_eq!(run0["tool"]["driver"]["name"], "cloverlift");
     let results = run0["results"].as_array().expect("results");
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 2);
     let first = &results[0];
     assert_eq!(first["ruleId"], "spec::unknown_field");
     let region = &first["locations"][0]["physicalLocation"]["region"];
@@ -247,7 +247,7 @@ fn human_output_without_a_terminal_is_plain() {
     assert!(out.stderr.contains("tests/invalid/unknown_field.yaml:14:5"));
     assert!(
         out.stderr
-            .ends_with("tests/invalid/unknown_field.yaml: 2 errors\n")
+            .ends_with("tests/invalid/unknown_field.yaml: 1 error\n")
     );
 }
 
