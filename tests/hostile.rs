@@ -517,3 +517,76 @@ fn a_tab_in_indentation_is_pointed_at_and_shown() {
     let out = run(&["validate", path.to_str().expect("path")], None);
     assert!(out.stderr.contains("│ \\tcloud: aws"), "{}", out.stderr);
 }
+
+/// Help lines that fit the mistake: hook-only cycles, both duplicates labelled, and the
+/// underscore spelling of a step id.
+#[test]
+fn hook_mistakes_get_help_that_fits_them() {
+    let base =
+        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let check = |hooks: &str, wanted: &[&str]| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hooks.yaml");
+        std::fs::write(&path, format!("{base}\nhooks:\n{hooks}")).expect("spec");
+        let out = run(&["validate", path.to_str().expect("path")], None);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        for w in wanted {
+            assert!(out.stderr.contains(w), "{w:?} in {}", out.stderr);
+        }
+    };
+    check(
+        "  - {name: a, command: [x], after: [b]}\n  - {name: b, command: [x], after: [a]}\n",
+        &["these hooks wait for each other", "b → a → b"],
+    );
+    check(
+        "  - {name: a, command: [x], after: [a]}\n",
+        &["cannot wait for itself"],
+    );
+    check(
+        "  - {name: a, command: [x], after: [verify], before: [pause]}\n",
+        &["before and after the same step"],
+    );
+    check(
+        "  - {name: same, command: [x]}\n  - {name: same, command: [y]}\n",
+        &[
+            "first given here",
+            "another hook is already named `same`",
+            "hooks[1].name",
+        ],
+    );
+    check(
+        "  - {name: a, command: [x], before: [move_address]}\n",
+        &["did you mean `move-address`?"],
+    );
+}
+
+/// A literal secret is refused without being echoed: not in its own excerpt, not in the excerpt
+/// of another diagnostic on a nearby line, in no format.
+#[test]
+fn a_literal_secret_never_reaches_the_report() {
+    let base =
+        std::fs::read_to_string(common::root().join("plans/aws-hooks.yaml")).expect("example");
+    let text = base
+        .replace(
+            "password: { env: CLOVER_PASSWORD }",
+            "password: hunter2-canary",
+        )
+        .replace(
+            "username: clover-admin",
+            "username: clover-admin\n    colour: red",
+        );
+    assert!(text.contains("hunter2-canary") && text.contains("colour"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("secret.yaml");
+    std::fs::write(&path, text).expect("spec");
+    for format in ["human", "short", "json", "sarif"] {
+        let out = run(
+            &["validate", "--format", format, path.to_str().expect("path")],
+            None,
+        );
+        assert_eq!(out.code, 1);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains("literal_secret"), "{format}: {all}");
+        assert!(!all.contains("hunter2"), "{format} leaks the secret: {all}");
+    }
+}
