@@ -558,3 +558,64 @@ fn exported_templates_render_the_same_files_and_are_never_overwritten() {
         again.stderr
     );
 }
+
+/// A fleet in one process: each spec's files in DIR/<name>/, byte-identical to rendering it
+/// alone; two specs with one name, or one invalid spec, write nothing.
+#[test]
+fn a_fleet_renders_each_spec_as_it_would_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let specs = [
+        "plans/aws-prod.yaml",
+        "plans/azure-prod.yaml",
+        "plans/gcp-prod.yaml",
+        "plans/aws-war.yaml",
+    ];
+    let fleet = tmp.path().join("fleet");
+    let mut args = vec!["render"];
+    args.extend(specs);
+    args.extend(["--out", fleet.to_str().expect("path")]);
+    let out = run(&args, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for spec in specs {
+        let alone = tmp.path().join("alone");
+        let _ = std::fs::remove_dir_all(&alone);
+        assert_eq!(render_to(spec, &alone, &[]).code, 0);
+        let text = std::fs::read_to_string(root().join(spec)).expect("spec");
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name: "))
+            .expect("name")
+            .trim();
+        assert_eq!(files_in(&fleet.join(name)), files_in(&alone), "{spec}");
+    }
+
+    let twice = tmp.path().join("twice");
+    let out = run(
+        &[
+            "render",
+            "plans/aws-prod.yaml",
+            "plans/aws-prod.yaml",
+            "--out",
+            twice.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("are both named"), "{}", out.stderr);
+    assert!(!twice.exists(), "nothing written");
+
+    let bad = tmp.path().join("bad");
+    let out = run(
+        &[
+            "render",
+            "plans/aws-prod.yaml",
+            "tests/invalid/cycle.yaml",
+            "--out",
+            bad.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("spec::cycle"));
+    assert!(!bad.exists(), "nothing written");
+}

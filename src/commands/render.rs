@@ -1,15 +1,21 @@
-//! `cloverlift render SPEC --out DIR`: writes the templates, their parameters and the plan.
+//! `cloverlift render SPEC… --out DIR`: writes the templates, their parameters and the plan.
+//! One spec writes into DIR; several (a fleet) write into DIR/<spec name>/, each exactly as it
+//! would be alone, with the templates parsed once for all of them.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{Io, exit, load_checked, report_io};
+use crate::plan::Plan;
 use crate::render::{self, TemplateSource};
+use crate::spec::load::ValidSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The spec file (`-` reads standard input).
-    #[arg(value_name = "SPEC")]
-    pub file: PathBuf,
+    /// The spec files (`-` reads standard input). With several, each spec's files go into
+    /// `DIR/<its name>/`.
+    #[arg(value_name = "SPEC", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// Directory to write the files into (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -27,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
-    let (valid, plan) = match load_checked(&args.file, io) {
+    let checked = match load_all(&args.files, io) {
         Ok(checked) => checked,
         Err(code) => return code,
     };
@@ -37,38 +43,98 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     let source = TemplateSource {
         override_dir: args.templates.clone(),
     };
-    let rendered =
-        render::Renderer::new(&source).and_then(|r| r.render_as(&valid, &plan, args.format));
-    let artifacts = match rendered {
-        Ok(a) => a,
+    let renderer = match render::Renderer::new(&source) {
+        Ok(r) => r,
         Err(e) => {
             report_io(io, e);
             return exit::USAGE;
         }
     };
-    let written = render::out_dir::prepare(&args.out, &artifacts.files, args.clean)
-        .and_then(|()| render::write(&artifacts, &args.out));
-    if let Err(e) = written {
-        report_io(io, e);
-        return exit::USAGE;
-    }
-    for name in artifacts.files.keys() {
-        let _ = writeln!(io.err, "wrote {}", args.out.join(name).display());
-    }
-    if !artifacts.discovered.is_empty() {
-        let spec = &valid.spec;
-        let applied = cfg!(feature = "aws")
-            && spec.cloud == crate::spec::model::Cloud::Aws
-            && spec.strategy == crate::spec::model::Strategy::Architecture;
-        let heading = if applied {
-            "parameters that `cloverlift apply` discovers:"
-        } else {
-            "parameters to supply when you deploy (`cloverlift apply` does not drive this cloud and strategy in this build):"
-        };
-        let _ = writeln!(io.err, "{heading}");
-        for d in &artifacts.discovered {
-            let _ = writeln!(io.err, "  {}: {}", d.parameter, d.from);
+    // Everything is rendered before anything is written: a failure leaves no half-written fleet.
+    let mut rendered = Vec::with_capacity(checked.len());
+    for (valid, plan) in &checked {
+        match renderer.render_as(valid, plan, args.format) {
+            Ok(a) => rendered.push((valid, a)),
+            Err(e) => {
+                report_io(io, e);
+                return exit::USAGE;
+            }
         }
     }
+    let fleet = checked.len() > 1;
+    for (valid, artifacts) in &rendered {
+        let dir = if fleet {
+            args.out.join(valid.spec.name.as_str())
+        } else {
+            args.out.clone()
+        };
+        let written = render::out_dir::prepare(&dir, &artifacts.files, args.clean)
+            .and_then(|()| render::write(artifacts, &dir));
+        if let Err(e) = written {
+            report_io(io, e);
+            return exit::USAGE;
+        }
+        for name in artifacts.files.keys() {
+            let _ = writeln!(io.err, "wrote {}", dir.join(name).display());
+        }
+        report_discovered(valid, artifacts, io);
+    }
     exit::OK
+}
+
+/// Loads, validates and compiles every spec, reporting every problem of every file, and refuses
+/// two specs with one name (they would write into the same directory).
+fn load_all(files: &[PathBuf], io: &mut Io) -> Result<Vec<(ValidSpec, Plan)>, u8> {
+    if files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        let _ = writeln!(
+            io.err,
+            "error: `-` (standard input) is given more than once; it can be read only once"
+        );
+        return Err(exit::USAGE);
+    }
+    let mut checked = Vec::with_capacity(files.len());
+    let mut worst = exit::OK;
+    for path in files {
+        match load_checked(path, io) {
+            Ok(c) => checked.push(c),
+            Err(code) => worst = worst.max(code),
+        }
+    }
+    if worst != exit::OK {
+        return Err(worst);
+    }
+    let mut seen: BTreeMap<&str, &PathBuf> = BTreeMap::new();
+    for ((valid, _), path) in checked.iter().zip(files) {
+        if let Some(first) = seen.insert(valid.spec.name.as_str(), path) {
+            let _ = writeln!(
+                io.err,
+                "error: {} and {} are both named `{}`; each spec of a fleet renders into \
+                 DIR/<name>/, so names must differ",
+                first.display(),
+                path.display(),
+                valid.spec.name
+            );
+            return Err(exit::USAGE);
+        }
+    }
+    Ok(checked)
+}
+
+fn report_discovered(valid: &ValidSpec, artifacts: &render::Artifacts, io: &mut Io) {
+    if artifacts.discovered.is_empty() {
+        return;
+    }
+    let spec = &valid.spec;
+    let applied = cfg!(feature = "aws")
+        && spec.cloud == crate::spec::model::Cloud::Aws
+        && spec.strategy == crate::spec::model::Strategy::Architecture;
+    let heading = if applied {
+        "parameters that `cloverlift apply` discovers:"
+    } else {
+        "parameters to supply when you deploy (`cloverlift apply` does not drive this cloud and strategy in this build):"
+    };
+    let _ = writeln!(io.err, "{heading}");
+    for d in &artifacts.discovered {
+        let _ = writeln!(io.err, "  {}: {}", d.parameter, d.from);
+    }
 }
