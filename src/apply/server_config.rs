@@ -187,11 +187,21 @@ pub fn set_enabled(
                     Event::Start(e)
                 }
             }
+            // `<schedule …/>` is an item too (items() lists it): it is switched like any other,
+            // or the rewrite would leave a targeted item as it was (found by fuzzing).
             Event::Empty(e) => {
                 if item_depth.is_none() && Kind::of(e.local_name().as_ref()).is_some() {
+                    let item = order.get(index);
                     index += 1;
+                    match item {
+                        Some(i) if targets.contains(&(i.kind, i.identity.clone())) => {
+                            Event::Empty(with_enabled(&e, value)?)
+                        }
+                        _ => Event::Empty(e),
+                    }
+                } else {
+                    Event::Empty(e)
                 }
-                Event::Empty(e)
             }
             Event::End(e) => {
                 if item_depth == Some(depth) {
