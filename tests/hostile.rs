@@ -5,19 +5,29 @@ mod common;
 
 use common::{diagnostics, run};
 
-fn validate_bytes(name: &str, bytes: &[u8]) -> (i32, Vec<(String, u64, u64)>, String) {
+/// An example spec from plans/, to edit into a case.
+fn example(name: &str) -> String {
+    std::fs::read_to_string(common::root().join("plans").join(name)).expect("example")
+}
+
+/// `validate --format FORMAT` on `bytes` written to a file called `name`.
+fn validate_as(name: &str, bytes: &[u8], format: &str) -> common::Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).expect("write case");
-    let out = run(
+    run(
         &[
             "validate",
             "--format",
-            "json",
+            format,
             path.to_str().expect("utf-8 path"),
         ],
         None,
-    );
+    )
+}
+
+fn validate_bytes(name: &str, bytes: &[u8]) -> (i32, Vec<(String, u64, u64)>, String) {
+    let out = validate_as(name, bytes, "json");
     let diags = diagnostics(&out.stdout);
     (out.code, diags, out.stdout)
 }
@@ -123,8 +133,7 @@ fn validate_edited(
     name: &str,
     edit: impl Fn(String) -> String,
 ) -> (i32, Vec<(String, u64, u64)>, String) {
-    let text =
-        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let text = example("aws-prod.yaml");
     validate_bytes(name, edit(text).as_bytes())
 }
 
@@ -210,8 +219,7 @@ fn one_run_reports_cross_field_errors_beside_format_errors() {
 fn a_very_long_line_is_reported_without_a_panic_by_every_command() {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("long.yaml");
-    let text = std::fs::read_to_string(common::root().join("plans/aws-prod.yaml"))
-        .expect("example")
+    let text = example("aws-prod.yaml")
         .replace(
             "      - http: /clover/\n",
             &format!("      - http: /{}\n", "a".repeat(65_600)),
@@ -334,21 +342,14 @@ fn a_fifo_is_refused_without_being_opened() {
 /// Spec text in a diagnostic cannot repaint the terminal or forge report lines.
 #[test]
 fn control_characters_from_the_spec_never_reach_the_terminal() {
-    let base =
-        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let base = example("aws-prod.yaml");
     let text = base.replacen(
         "\nname: ",
         "\n\"evil\\e[2K\\rplans/ok.yaml:1:1: fine\\u202e\": 1\nname: ",
         1,
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("evil.yaml");
-    std::fs::write(&path, text).expect("spec");
     for format in ["human", "short"] {
-        let out = run(
-            &["validate", "--format", format, path.to_str().expect("path")],
-            None,
-        );
+        let out = validate_as("evil.yaml", text.as_bytes(), format);
         assert_eq!(out.code, 1, "{format}: {}", out.stderr);
         let all = format!("{}{}", out.stdout, out.stderr);
         assert!(all.contains("evil"), "{format}: the key is reported: {all}");
@@ -361,50 +362,31 @@ fn control_characters_from_the_spec_never_reach_the_terminal() {
         assert!(all.contains("\\u{1b}[2K"), "{format}: shown escaped: {all}");
     }
     // JSON carries the exact text, escaped by JSON itself.
-    let out = run(
-        &["validate", "--format", "json", path.to_str().expect("path")],
-        None,
-    );
+    let out = validate_as("evil.yaml", text.as_bytes(), "json");
     assert!(out.stdout.contains("\\u001b[2K"), "{}", out.stdout);
 }
 
 #[test]
 fn human_output_shows_a_hundred_diagnostics_per_file_and_counts_the_rest() {
-    let base =
-        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let base = example("aws-prod.yaml");
     let hooks: String = (0..150)
         .map(|i| format!("  - {{name: Bad_{i}, command: [x]}}\n"))
         .collect();
     let text = format!("{base}\nhooks:\n{hooks}");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("many.yaml");
-    std::fs::write(&path, text).expect("spec");
-    let out = run(
-        &[
-            "validate",
-            "--format",
-            "short",
-            path.to_str().expect("path"),
-        ],
-        None,
-    );
+    let out = validate_as("many.yaml", text.as_bytes(), "short");
     assert_eq!(out.code, 1);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert_eq!(all.matches("error[spec::").count(), 100, "{all}");
     assert!(all.contains("50 more diagnostics not shown"), "{all}");
-    let out = run(
-        &["validate", "--format", "json", path.to_str().expect("path")],
-        None,
-    );
+    let out = validate_as("many.yaml", text.as_bytes(), "json");
     assert_eq!(diagnostics(&out.stdout).len(), 150);
 }
 
 /// Findings of the fuzzing issue that validation used to let through.
 #[test]
 fn values_the_core_schema_or_the_clouds_would_not_take_are_refused() {
-    let aws = std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
-    let azure =
-        std::fs::read_to_string(common::root().join("plans/azure-prod.yaml")).expect("example");
+    let aws = example("aws-prod.yaml");
+    let azure = example("azure-prod.yaml");
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "hex with a sign",
@@ -428,8 +410,7 @@ fn values_the_core_schema_or_the_clouds_would_not_take_are_refused() {
         ),
         (
             "an RDS snapshot in another region",
-            std::fs::read_to_string(common::root().join("plans/aws-existing-snapshots.yaml"))
-                .expect("example")
+            example("aws-existing-snapshots.yaml")
                 .replace("arn:aws:rds:us-east-1:", "arn:aws:rds:eu-west-1:"),
             "spec::invalid_id",
         ),
@@ -454,8 +435,7 @@ fn values_the_core_schema_or_the_clouds_would_not_take_are_refused() {
 /// of bounded length (the checks are near-linear; `cargo bench --bench validate` times them).
 #[test]
 fn thousands_of_hooks_get_the_same_diagnostics_as_a_few() {
-    let base =
-        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let base = example("aws-prod.yaml");
     let spec = |hooks: String| format!("{base}\nhooks:\n{hooks}");
     let n = 3000;
     // One long cycle, past the one-by-one replay limit: one diagnostic, its path abridged.
@@ -511,10 +491,7 @@ fn a_tab_in_indentation_is_pointed_at_and_shown() {
     assert_eq!(exit, 1);
     assert_eq!(diags, vec![("spec::yaml".to_owned(), 3, 1)], "{raw}");
     assert!(raw.contains("a tab in indentation"), "{raw}");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("tab.yaml");
-    std::fs::write(&path, "version: 1\nname: x\n\tcloud: aws\n").expect("spec");
-    let out = run(&["validate", path.to_str().expect("path")], None);
+    let out = validate_as("tab.yaml", b"version: 1\nname: x\n\tcloud: aws\n", "human");
     assert!(out.stderr.contains("│ \\tcloud: aws"), "{}", out.stderr);
 }
 
@@ -522,13 +499,10 @@ fn a_tab_in_indentation_is_pointed_at_and_shown() {
 /// underscore spelling of a step id.
 #[test]
 fn hook_mistakes_get_help_that_fits_them() {
-    let base =
-        std::fs::read_to_string(common::root().join("plans/aws-prod.yaml")).expect("example");
+    let base = example("aws-prod.yaml");
     let check = |hooks: &str, wanted: &[&str]| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("hooks.yaml");
-        std::fs::write(&path, format!("{base}\nhooks:\n{hooks}")).expect("spec");
-        let out = run(&["validate", path.to_str().expect("path")], None);
+        let text = format!("{base}\nhooks:\n{hooks}");
+        let out = validate_as("hooks.yaml", text.as_bytes(), "human");
         assert_eq!(out.code, 1, "{}", out.stderr);
         for w in wanted {
             assert!(out.stderr.contains(w), "{w:?} in {}", out.stderr);
@@ -564,8 +538,7 @@ fn hook_mistakes_get_help_that_fits_them() {
 /// of another diagnostic on a nearby line, in no format.
 #[test]
 fn a_literal_secret_never_reaches_the_report() {
-    let base =
-        std::fs::read_to_string(common::root().join("plans/aws-hooks.yaml")).expect("example");
+    let base = example("aws-hooks.yaml");
     let text = base
         .replace(
             "password: { env: CLOVER_PASSWORD }",
@@ -576,14 +549,8 @@ fn a_literal_secret_never_reaches_the_report() {
             "username: clover-admin\n    colour: red",
         );
     assert!(text.contains("hunter2-canary") && text.contains("colour"));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("secret.yaml");
-    std::fs::write(&path, text).expect("spec");
     for format in ["human", "short", "json", "sarif"] {
-        let out = run(
-            &["validate", "--format", format, path.to_str().expect("path")],
-            None,
-        );
+        let out = validate_as("secret.yaml", text.as_bytes(), format);
         assert_eq!(out.code, 1);
         let all = format!("{}{}", out.stdout, out.stderr);
         assert!(all.contains("literal_secret"), "{format}: {all}");

@@ -619,3 +619,28 @@ fn a_fleet_renders_each_spec_as_it_would_alone() {
     assert!(out.stderr.contains("spec::cycle"));
     assert!(!bad.exists(), "nothing written");
 }
+
+/// `render --clean` and the stale-file check know a name only if it is in `RENDERED_NAMES`:
+/// every file any example renders, in any format, must be there.
+#[test]
+fn every_rendered_file_name_is_known_to_the_stale_check() {
+    use cloverlift::render::{OutputFormat, Renderer, out_dir::RENDERED_NAMES};
+    let renderer = Renderer::new(&Default::default()).expect("templates");
+    for spec in std::fs::read_dir(root().join("plans")).expect("plans") {
+        let path = spec.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("spec");
+        let file = cloverlift::source::SourceFile::new(path.display().to_string(), text);
+        let (valid, plan) = cloverlift::check(&file).expect("valid example");
+        for format in [OutputFormat::Native, OutputFormat::DeploymentManager] {
+            let Ok(artifacts) = renderer.render_as(&valid, &plan, format) else {
+                continue;
+            };
+            for name in artifacts.files.keys() {
+                assert!(
+                    RENDERED_NAMES.contains(&name.as_str()),
+                    "{name} from {path:?}"
+                );
+            }
+        }
+    }
+}

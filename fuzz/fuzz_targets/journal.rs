@@ -1,8 +1,9 @@
-//! Any bytes as a journal: torn and garbled lines are skipped, never a panic.
+//! Any bytes as a journal (see `properties::journal`).
 #![no_main]
+
+#[path = "../properties.rs"]
+mod properties;
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = cloverlift::apply::journal::history_from(data);
-});
+fuzz_target!(|data: &[u8]| properties::journal(data));

@@ -198,13 +198,7 @@ impl Journal {
 
 /// Every readable record of a journal, in order (torn or garbled lines skipped).
 pub fn records(path: &Path) -> Result<Vec<Record>, JournalError> {
-    let file = no_follow(OpenOptions::new().read(true))
-        .open(path)
-        .map_err(|e| JournalError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    Ok(BufReader::new(file)
+    Ok(BufReader::new(open_for_reading(path)?)
         .split(b'\n')
         .map_while(Result::ok)
         .filter_map(|line| serde_json::from_slice::<Record>(&line).ok())
@@ -214,13 +208,17 @@ pub fn records(path: &Path) -> Result<Vec<Record>, JournalError> {
 /// Reads every record of a journal into its history. A torn last line (the process died while
 /// writing it) is ignored: the record it would have been was never acted on.
 pub fn read(path: &Path) -> Result<History, JournalError> {
-    let file = no_follow(OpenOptions::new().read(true))
+    Ok(history_from(BufReader::new(open_for_reading(path)?)))
+}
+
+/// The journal at `path`, opened for reading without following a symbolic link.
+fn open_for_reading(path: &Path) -> Result<File, JournalError> {
+    no_follow(OpenOptions::new().read(true))
         .open(path)
         .map_err(|e| JournalError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
-        })?;
-    Ok(history_from(BufReader::new(file)))
+        })
 }
 
 /// The history a journal's bytes tell, from any reader (the fuzz target feeds it raw bytes).

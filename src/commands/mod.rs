@@ -76,6 +76,18 @@ pub struct Io<'a> {
     pub err_is_terminal: bool,
 }
 
+/// Standard input can be read once: a second `-` would check an empty spec.
+pub(crate) fn stdin_at_most_once(files: &[std::path::PathBuf], io: &mut Io) -> Result<(), u8> {
+    if files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        let _ = writeln!(
+            io.err,
+            "error: `-` (standard input) is given more than once; it can be read only once"
+        );
+        return Err(exit::USAGE);
+    }
+    Ok(())
+}
+
 /// Reads, validates and compiles one spec; on failure prints why and returns the exit code
 /// (1 for an invalid spec, 2 for an unreadable file).
 pub(crate) fn load_checked(

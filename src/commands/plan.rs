@@ -29,8 +29,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     };
     match io.out.write_all(text.as_bytes()) {
         Ok(()) => exit::OK,
-        // `cloverlift plan … | head` closing the pipe early is not a failure.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        // A reader that went away (`| head`) is main's to judge (WatchedOut): it exits 0.
         Err(_) => exit::USAGE,
     }
 }

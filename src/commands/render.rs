@@ -85,13 +85,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
 /// Loads, validates and compiles every spec, reporting every problem of every file, and refuses
 /// two specs with one name (they would write into the same directory).
 fn load_all(files: &[PathBuf], io: &mut Io) -> Result<Vec<(ValidSpec, Plan)>, u8> {
-    if files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        let _ = writeln!(
-            io.err,
-            "error: `-` (standard input) is given more than once; it can be read only once"
-        );
-        return Err(exit::USAGE);
-    }
+    super::stdin_at_most_once(files, io)?;
     let mut checked = Vec::with_capacity(files.len());
     let mut worst = exit::OK;
     for path in files {

@@ -18,13 +18,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, io: &mut Io) -> u8 {
-    // Standard input can be read once: a second `-` would check an empty spec.
-    if args.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        let _ = writeln!(
-            io.err,
-            "error: `-` (standard input) is given more than once; it can be read only once"
-        );
-        return exit::USAGE;
+    if let Err(code) = super::stdin_at_most_once(&args.files, io) {
+        return code;
     }
     let mut reports = Vec::new();
     let mut unreadable = false;
