@@ -38,9 +38,11 @@ pub async fn resolve(r: &SecretRef, spec_dir: &Path) -> Result<Secret, String> {
                 .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))
         }
         SecretRef::AwsSecret(arn) => aws_secret(arn.as_str()).await,
-        SecretRef::AzureKeyVault(_) | SecretRef::GcpSecret(_) => Err(
-            "this build's apply resolves env, file and aws_secret references; Azure Key Vault \
-             and Secret Manager references are resolved by the Azure and Google Cloud providers"
+        SecretRef::AzureKeyVault(url) => azure_secret(url.as_str()).await,
+        SecretRef::GcpSecret(_) => Err(
+            "this build's apply resolves env, file, aws_secret and azure_key_vault references; \
+             Secret Manager references are resolved by the Google Cloud provider, which apply \
+             does not drive yet"
                 .into(),
         ),
     }
@@ -84,4 +86,16 @@ async fn aws_secret(arn: &str) -> Result<Secret, String> {
 #[cfg(not(feature = "aws"))]
 async fn aws_secret(_arn: &str) -> Result<Secret, String> {
     Err("aws_secret references need the `aws` feature of cloverlift".into())
+}
+
+#[cfg(feature = "azure")]
+async fn azure_secret(url: &str) -> Result<Secret, String> {
+    super::providers::azure::key_vault::resolve(url)
+        .await
+        .map(Secret)
+}
+
+#[cfg(not(feature = "azure"))]
+async fn azure_secret(_url: &str) -> Result<Secret, String> {
+    Err("azure_key_vault references need the `azure` feature of cloverlift".into())
 }

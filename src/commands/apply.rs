@@ -15,7 +15,7 @@ use crate::apply::events::{Event, Events, HumanEvents, JsonEvents};
 use crate::apply::executor::{Executor, Outcome, Runner};
 use crate::apply::journal::Journal;
 use crate::apply::preflight::{self, Report};
-use crate::apply::providers::aws::AwsProvider;
+use crate::apply::providers;
 use crate::apply::runner::{CloudRunner, Provider};
 use crate::apply::summary;
 use crate::plan::step::StepKind;
@@ -43,9 +43,14 @@ pub struct Args {
     /// so a resume finds the journal wherever it is run from.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL).
+    /// Send the cloud's calls to this endpoint: AWS (also AWS_ENDPOINT_URL) or Azure Resource
+    /// Manager.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Azure: accept the marketplace terms of the new image in the subscription when they are
+    /// not accepted yet (otherwise the preflight stops and prints the command that does).
+    #[arg(long)]
+    pub accept_marketplace_terms: bool,
     /// Reach the new server at this URL instead of the deployment's ServerUrl output
     /// (a tunnel, a load balancer).
     #[arg(long, value_name = "URL")]
@@ -187,15 +192,26 @@ pub(super) fn confirm(yes: bool, what: &str, question: &str, io: &mut Io) -> Res
     }
 }
 
-/// This build drives the architecture strategy on AWS.
+/// Whether this build's apply drives the spec's cloud and strategy.
+pub fn drives(spec: &Spec) -> bool {
+    let cloud = match spec.cloud {
+        Cloud::Aws => cfg!(feature = "aws"),
+        Cloud::Azure => cfg!(feature = "azure"),
+        Cloud::Gcp => false,
+    };
+    cloud && spec.strategy == Strategy::Architecture
+}
+
+/// This build drives the architecture strategy on AWS and Azure.
 pub(super) fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
-    if spec.cloud == Cloud::Aws && spec.strategy == Strategy::Architecture {
+    if drives(spec) {
         return Ok(());
     }
     let _ = writeln!(
         io.err,
-        "error[apply::unsupported]: apply drives the architecture strategy on AWS in this build; \
-         for this spec, run `cloverlift render` and deploy the files with your cloud's tools"
+        "error[apply::unsupported]: apply drives the architecture strategy on AWS and Azure in \
+         this build; for this spec, run `cloverlift render` and deploy the files with your \
+         cloud's tools"
     );
     Err(exit::USAGE)
 }
@@ -254,7 +270,7 @@ struct Run<'a> {
 impl Run<'_> {
     async fn execute(self, io: &mut Io<'_>) -> u8 {
         let provider = match self.provider().await {
-            Ok(p) => Arc::new(p),
+            Ok(p) => p,
             Err(e) => {
                 let _ = writeln!(io.err, "error: {e}");
                 return exit::USAGE;
@@ -297,21 +313,17 @@ impl Run<'_> {
         Duration::from_secs(self.args.poll_seconds.max(1))
     }
 
-    async fn provider(&self) -> Result<AwsProvider, String> {
-        let file = |name: &str, default: &str| {
-            self.artifacts
-                .files
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| default.to_owned())
-        };
-        AwsProvider::new(
+    async fn provider(&self) -> Result<Arc<dyn Provider>, String> {
+        providers::for_spec(
             Arc::clone(&self.spec),
-            self.args.endpoint_url.as_deref(),
-            file("cloudformation.yaml", ""),
-            &file("cloudformation.parameters.json", "[]"),
-            Arc::clone(&self.events),
-            self.poll(),
+            providers::Inputs {
+                endpoint_url: self.args.endpoint_url.as_deref(),
+                files: &self.artifacts.files,
+                spec_dir: self.spec_dir.clone(),
+                accept_marketplace_terms: self.args.accept_marketplace_terms,
+                events: Arc::clone(&self.events),
+                poll: self.poll(),
+            },
         )
         .await
     }
@@ -319,7 +331,7 @@ impl Run<'_> {
     /// Everything the run needs, proven with read-only calls before the first change; every
     /// problem is reported, not just the first. Gives the old server's client when its
     /// password resolved.
-    async fn preflight(&self, provider: &AwsProvider) -> (Report, Option<CloverDx>) {
+    async fn preflight(&self, provider: &dyn Provider) -> (Report, Option<CloverDx>) {
         let mut report = Report::default();
         let password = preflight::password(&self.spec, &self.spec_dir, &mut report).await;
         preflight::license(&self.spec, &self.spec_dir, &mut report).await;
@@ -343,7 +355,7 @@ impl Run<'_> {
             let pausing = self.plan.find(StepKind::Pause.id()).is_some();
             preflight::old_server(old, pausing, &mut report).await;
         }
-        report.extend(Provider::preflight(provider).await);
+        report.extend(provider.preflight().await);
         (report, old)
     }
 
@@ -472,6 +484,9 @@ impl Run<'_> {
         );
         if a.carry_config {
             words.push("--carry-config".into());
+        }
+        if a.accept_marketplace_terms {
+            words.push("--accept-marketplace-terms".into());
         }
         if a.format == EventFormat::Json {
             words.extend(["--format".into(), "json".into()]);

@@ -11,7 +11,7 @@ use crate::apply::cloverdx::CloverDx;
 use crate::apply::events::{Events, HumanEvents};
 use crate::apply::journal::{self, Journal};
 use crate::apply::preflight::{self, Report};
-use crate::apply::providers::aws::AwsProvider;
+use crate::apply::providers;
 use crate::apply::rollback::{self, Rollback, Undo};
 use crate::spec::model::Spec;
 
@@ -32,7 +32,7 @@ pub struct Args {
     /// Where the run's journal is, as given to apply.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL).
+    /// Send the cloud's calls to this endpoint, as given to apply.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Reach the new server at this URL, as given to apply.
@@ -82,13 +82,17 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
     };
     runtime.block_on(async {
         let events: Arc<dyn Events> = Arc::new(HumanEvents::new(false));
-        let provider = match AwsProvider::new(
+        let no_files = std::collections::BTreeMap::new();
+        let provider = match providers::for_spec(
             Arc::clone(&spec),
-            args.endpoint_url.as_deref(),
-            String::new(),
-            "[]",
-            events,
-            Duration::from_secs(5),
+            providers::Inputs {
+                endpoint_url: args.endpoint_url.as_deref(),
+                files: &no_files,
+                spec_dir: spec_dir.clone(),
+                accept_marketplace_terms: false,
+                events,
+                poll: Duration::from_secs(5),
+            },
         )
         .await
         {
@@ -124,7 +128,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
             undo: &undo,
             old: &old,
             new: &new,
-            provider: &provider,
+            provider: provider.as_ref(),
             journal: Arc::new(Mutex::new(journal)),
             delete_new: args.delete_new,
         };

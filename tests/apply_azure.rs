@@ -1,0 +1,680 @@
+//! `cloverlift apply` end to end on Azure, against tests/servers/arm_server.py (a local Azure
+//! Resource Manager double that follows ARM's documented protocol and the request and response
+//! shapes of Azure's published REST examples; no ARM emulator exists) and the CloverDX Server
+//! double. Credentials come through azure_identity's Azure CLI credential, with
+//! tests/servers/azcli/az standing in for the CLI on PATH.
+
+#![cfg(feature = "azure")]
+
+mod common;
+mod doubles;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use doubles::Proc;
+
+const SUB: &str = "3f2c6a1e-8b4d-4c2a-9e7f-1a2b3c4d5e6f";
+const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
+const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
+const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps0nlyForTests ops@example";
+
+struct World {
+    _arm: Proc,
+    arm_port: u16,
+    _old: Proc,
+    old_port: u16,
+    _new: Proc,
+    new_port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn python() -> PathBuf {
+    PathBuf::from(std::env::var_os("CLOVERLIFT_PYTHON").unwrap_or_else(|| "python3".into()))
+}
+
+fn world() -> World {
+    let python = python();
+    let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
+    let (old, old_port) = doubles::cloverdx(&python, OLD_ITEMS);
+    let (arm, arm_port) = doubles::start(
+        &python,
+        &common::root().join("tests/servers/arm_server.py"),
+        &[],
+    );
+    // Operations stay in progress for one poll: every protocol path is taken, quickly.
+    doubles::configure(arm_port, &json!({ "polls": 1 }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("keys")).expect("keys");
+    std::fs::write(dir.path().join("keys/ops.pub"), format!("{SSH_KEY}\n")).expect("key");
+    World {
+        _arm: arm,
+        arm_port,
+        _old: old,
+        old_port,
+        _new: new,
+        new_port,
+        dir,
+    }
+}
+
+impl World {
+    fn spec(&self, name: &str, move_address: bool) -> PathBuf {
+        let text = format!(
+            "version: 1\nname: {name}\ncloud: azure\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  azure:\n    subscription: {SUB}\n    resource_group: clover-prod\n    location: westeurope\n    vm: clover-vm\n    data_disk: clover-data\n    postgres_server: clover-pg\n    public_ip: clover-ip\nto:\n  version: 7.0.1\n  license: {{ azure_key_vault: https://clover-kv.vault.azure.net/secrets/cloverdx-7-license }}\n  azure:\n    resource_group: clover-prod-v7\n    vm_size: Standard_D4s_v5\n    image: {{ publisher: cloverdx, offer: cloverdx-server, sku: byol, version: 7.0.1 }}\n    subnet_id: /subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps\n    admin_username: cloveradmin\n    ssh_public_key: {{ file: keys/ops.pub }}\n    postgres_sku: Standard_D2ds_v5\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: {move_address}\n",
+            old = self.old_port,
+        );
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, text).expect("spec");
+        path
+    }
+
+    fn command(&self, verb: &str, spec: &Path, extra: &[&str]) -> Command {
+        let shim = common::root().join("tests/servers/azcli");
+        let path = format!(
+            "{}:{}",
+            shim.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloverlift"));
+        cmd.arg(verb)
+            .arg(spec)
+            .args([
+                "--endpoint-url",
+                &format!("http://127.0.0.1:{}", self.arm_port),
+                "--new-server-url",
+                &format!("http://127.0.0.1:{}/clover", self.new_port),
+                "--state-dir",
+            ])
+            .arg(self.dir.path().join("state"))
+            .args(extra)
+            .env("PATH", path)
+            .env("CLOVER_PASSWORD", "s3cret-pw")
+            .env(
+                "CLOVERLIFT_AZURE_KEY_VAULT_URL",
+                format!("http://127.0.0.1:{}", self.arm_port),
+            )
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+            .env_remove("CLOVERLIFT_AZURE_CREDENTIAL")
+            .stdin(Stdio::null());
+        if verb == "apply" {
+            cmd.args(["--poll-seconds", "1"]);
+        }
+        cmd
+    }
+
+    fn run(&self, verb: &str, spec: &Path, extra: &[&str]) -> common::Output {
+        let out = self.command(verb, spec, extra).output().expect(verb);
+        common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn arm(&self) -> Value {
+        doubles::state(self.arm_port)
+    }
+
+    fn resource(&self, id: &str) -> Value {
+        self.arm()["resources"][id.to_ascii_lowercase()].clone()
+    }
+
+    fn journal(&self, name: &str) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join("state")
+                .join(name)
+                .join("journal.jsonl"),
+        )
+        .unwrap_or_default()
+    }
+}
+
+fn id(group: &str, kind: &str, name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/{kind}/{name}")
+}
+
+fn old_nic() -> String {
+    id(
+        "clover-prod",
+        "Microsoft.Network/networkInterfaces",
+        "clover-nic",
+    )
+}
+
+fn old_ip() -> String {
+    id(
+        "clover-prod",
+        "Microsoft.Network/publicIPAddresses",
+        "clover-ip",
+    )
+}
+
+fn primary_ip(nic: &Value) -> Value {
+    nic["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"]["id"].clone()
+}
+
+fn items(state: &Value) -> Value {
+    json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
+}
+
+fn old_items() -> Value {
+    items(&serde_json::from_str(OLD_ITEMS).expect("items"))
+}
+
+/// The old server's items once cutover moved the schedule it ran (`enable: [schedules]`).
+fn after_cutover() -> Value {
+    let mut v = old_items();
+    v["schedules"][0]["enabled"] = json!(false);
+    v
+}
+
+/// `METHOD path` of the ARM requests that change something.
+fn writes(arm: &Value) -> Vec<String> {
+    arm["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["method"] != "GET")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The times (Unix seconds) the old server's `Nightly load` was disabled and enabled again.
+fn pause_window(old_state: &Value) -> (f64, f64) {
+    let changes: Vec<(f64, bool)> = old_state["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["item"] == "Nightly load")
+        .map(|e| (e["t"].as_f64().unwrap_or_default(), e["enabled"] == true))
+        .collect();
+    let off = changes.iter().find(|c| !c.1).expect("paused").0;
+    let on = changes
+        .iter()
+        .find(|c| c.1 && c.0 > off)
+        .expect("resumed")
+        .0;
+    (off, on)
+}
+
+#[test]
+fn apply_upgrades_the_arm_backed_example_end_to_end() {
+    let w = world();
+    let spec = w.spec("prod-westeurope", true);
+
+    // Without the terms accepted, the preflight stops with the command that accepts them.
+    let refused = w.run("apply", &spec, &["--dry-run"]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "az vm image terms accept --publisher cloverdx --offer cloverdx-server --plan byol --subscription {SUB}"
+        )),
+        "{}",
+        refused.stderr
+    );
+
+    let dry = w.run("apply", &spec, &["--dry-run", "--accept-marketplace-terms"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr.contains("ok       Azure credentials: azure-cli"),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        dry.stderr.contains("/whatIf (Incremental; changes shown)"),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        writes(&w.arm()).is_empty(),
+        "the dry run only reads: {:?}",
+        writes(&w.arm())
+    );
+    assert_eq!(doubles::state(w.old_port)["imports"], 0);
+    assert_eq!(w.arm()["terms_accepted"], false);
+
+    // A throttling storm at the start: ARM's 429s are waited out (Retry-After), not failed on.
+    doubles::configure(w.arm_port, &json!({ "throttle": 5, "requests": [] }));
+    let out = w.run(
+        "apply",
+        &spec,
+        &["--yes", "--accept-marketplace-terms", "--format", "json"],
+    );
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let arm = w.arm();
+    assert_eq!(arm["throttled"], 5);
+    assert_eq!(arm["terms_accepted"], true);
+
+    // Exactly these changes, and on the old deployment only the NIC's IP configuration.
+    let new_rg = format!("/subscriptions/{SUB}/resourceGroups/clover-prod-v7");
+    let snapshot_put = writes(&arm)
+        .into_iter()
+        .find(|w| w.starts_with("PUT ") && w.contains("/snapshots/"))
+        .expect("a snapshot PUT");
+    let snapshot = snapshot_put.trim_start_matches("PUT ").to_owned();
+    let deployment = format!("{new_rg}/providers/Microsoft.Resources/deployments/prod-westeurope");
+    let new_nic = id(
+        "clover-prod-v7",
+        "Microsoft.Network/networkInterfaces",
+        "prod-westeurope-nic",
+    );
+    let new_ip = id(
+        "clover-prod-v7",
+        "Microsoft.Network/publicIPAddresses",
+        "prod-westeurope-ip",
+    );
+    let new_vm = id(
+        "clover-prod-v7",
+        "Microsoft.Compute/virtualMachines",
+        "prod-westeurope-vm",
+    );
+    assert_eq!(
+        writes(&arm),
+        [
+            snapshot_put.clone(),
+            format!(
+                "PUT /subscriptions/{SUB}/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/cloverdx/offers/cloverdx-server/plans/byol/agreements/current"
+            ),
+            format!("POST {deployment}/whatIf"),
+            format!("PUT {deployment}"),
+            format!("PUT {}", old_nic()),
+            format!("PUT {new_nic}"),
+            format!("DELETE {new_ip}"),
+            format!("POST {new_vm}/restart"),
+        ]
+    );
+    assert!(snapshot.starts_with(&format!(
+        "{new_rg}/providers/Microsoft.Compute/snapshots/cloverlift-prod-westeurope-data-"
+    )));
+
+    // The snapshot: an incremental copy of the old data disk, where the disk is.
+    let body_of = |method: &str, path: &str| -> Value {
+        arm["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["method"] == method && r["path"] == path)
+            .map(|r| r["body"].clone())
+            .unwrap_or_default()
+    };
+    let snap = body_of("PUT", &snapshot);
+    assert_eq!(snap["location"], "westeurope");
+    assert_eq!(snap["properties"]["incremental"], true);
+    assert_eq!(
+        snap["properties"]["creationData"],
+        json!({ "createOption": "Copy", "sourceResourceId": id("clover-prod", "Microsoft.Compute/disks", "clover-data") })
+    );
+
+    // The deployment: the rendered template, byte for byte as JSON, with the snapshot, the
+    // restore point inside the pause window, the old server's network and the resolved key.
+    let rendered = w.dir.path().join("rendered");
+    let render = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&rendered)
+        .output()
+        .expect("render");
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(rendered.join("azuredeploy.json")).expect("rendered template"),
+    )
+    .expect("json");
+    let sent = body_of("PUT", &deployment);
+    assert_eq!(sent["properties"]["mode"], "Incremental");
+    assert_eq!(
+        sent["properties"]["template"], template,
+        "the deployment is the rendered template"
+    );
+    let p = &sent["properties"]["parameters"];
+    assert_eq!(p["dataSnapshotId"]["value"], snapshot.as_str());
+    assert_eq!(p["sshPublicKey"]["value"], SSH_KEY);
+    assert_eq!(p["allowedSourceAddressPrefix"]["value"], "203.0.113.0/24");
+    assert_eq!(
+        p["postgresDelegatedSubnetId"]["value"],
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres"
+        )
+    );
+    let point = cloverlift::timestamp::parse_utc(
+        p["restorePointInTime"]["value"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("an RFC 3339 restore point");
+    let (paused, resumed) = pause_window(&doubles::state(w.old_port));
+    assert!(
+        paused <= point && point <= resumed,
+        "the restore point {point} lies in the pause window {paused}..{resumed}"
+    );
+
+    // The address moved: off the old NIC, on the new one; the new deployment's own is gone.
+    assert_eq!(primary_ip(&w.resource(&old_nic())), Value::Null);
+    assert_eq!(
+        primary_ip(&w.resource(&new_nic))
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(old_ip().to_ascii_lowercase())
+    );
+    assert_eq!(
+        w.resource(&new_ip),
+        Value::Null,
+        "the new deployment's own address is deleted"
+    );
+
+    // The old server runs again exactly what it ran, minus what cutover moved; the new one is
+    // licensed; never both ran a schedule.
+    assert_eq!(items(&doubles::state(w.old_port)), after_cutover());
+    assert_eq!(doubles::state(w.new_port)["license"], "CLOVERDX-LICENSE-7");
+    doubles::never_both_enabled(w.old_port, w.new_port);
+
+    // No secret in the journal: not the password, the license, the key or a token.
+    let journal = w.journal("prod-westeurope");
+    assert!(journal.contains("restore_point"), "{journal}");
+    for secret in [
+        "s3cret-pw",
+        "CLOVERDX-LICENSE-7",
+        "AAAAC3NzaC1lZDI1NTE5AAAAIOps0nlyForTests",
+        "token-for-tests",
+    ] {
+        assert!(!journal.contains(secret), "{secret} in the journal");
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{secret} in the output"
+        );
+    }
+
+    // Rollback: the address back on the old VM, the new VM powered off, the old server
+    // running its schedules again.
+    let back = w.run("rollback", &spec, &["--yes"]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert_eq!(
+        primary_ip(&w.resource(&old_nic()))
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(old_ip().to_ascii_lowercase())
+    );
+    assert_eq!(primary_ip(&w.resource(&new_nic)), Value::Null);
+    assert_eq!(
+        w.resource(&new_vm)["actions"],
+        json!(["restart", "powerOff"])
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+}
+
+/// A failure before the deployment exists leaves the old deployment as it was and the old
+/// server resumed; ARM's error is reported with the failing resource and its code.
+#[test]
+fn failed_snapshots_and_deployments_leave_the_old_server_resumed_and_untouched() {
+    let w = world();
+    doubles::configure(
+        w.arm_port,
+        &json!({ "terms_accepted": true, "fail_resource_type": "Microsoft.DBforPostgreSQL/flexibleServers" }),
+    );
+    let spec = w.spec("failed-db", true);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("deployment failed-db ended Failed: Microsoft.DBforPostgreSQL/flexibleServers failed-db-pg: InternalServerError"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    assert_eq!(
+        primary_ip(&w.resource(&old_nic()))
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(old_ip().to_ascii_lowercase())
+    );
+
+    doubles::configure(
+        w.arm_port,
+        &json!({ "fail_resource_type": null, "fail_snapshot": true }),
+    );
+    let spec = w.spec("failed-snapshot", true);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("create the data disk snapshot"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    let old_writes: Vec<String> = writes(&w.arm())
+        .into_iter()
+        .filter(|r| r.contains("/resourceGroups/clover-prod/"))
+        .collect();
+    assert!(
+        old_writes.is_empty(),
+        "the old deployment was changed: {old_writes:?}"
+    );
+
+    // Resuming with a changed spec is refused before anything is called.
+    let text = std::fs::read_to_string(&spec)
+        .expect("spec")
+        .replace("Standard_D4s_v5", "Standard_D8s_v5");
+    std::fs::write(&spec, text).expect("spec");
+    let out = w.run("apply", &spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("apply::spec_changed"), "{}", out.stderr);
+}
+
+/// The address move fails between its two NIC updates: apply says where the address is, and a
+/// resume finds it unattached and finishes the move.
+#[test]
+fn an_address_left_between_the_nics_is_reported_and_the_resume_finishes_the_move() {
+    let w = world();
+    let new_nic = id(
+        "clover-prod-v7",
+        "Microsoft.Network/networkInterfaces",
+        "half-moved-nic",
+    );
+    doubles::configure(
+        w.arm_port,
+        &json!({ "terms_accepted": true, "faults": [{
+            "method": "PUT", "path": new_nic, "status": 400, "code": "InternalError",
+            "message": "An unexpected error occured while processing the network profile of the VM.", "times": 1
+        }] }),
+    );
+    let spec = w.spec("half-moved", true);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is attached to no NIC now"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        w.resource(&old_ip())["properties"]["ipConfiguration"],
+        Value::Null
+    );
+
+    let out = w.run("apply", &spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        primary_ip(&w.resource(&new_nic))
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(old_ip().to_ascii_lowercase())
+    );
+}
+
+#[test]
+fn a_kill_at_step_boundaries_then_resume_completes_the_upgrade() {
+    let w = world();
+    doubles::configure(w.arm_port, &json!({ "terms_accepted": true }));
+    for (i, kill_after) in [
+        "pause",
+        "snapshot-data",
+        "await-snapshots",
+        "deploy",
+        "cutover",
+    ]
+    .iter()
+    .enumerate()
+    {
+        doubles::configure(w.old_port, &serde_json::from_str(OLD_ITEMS).expect("items"));
+        doubles::configure(w.new_port, &serde_json::from_str(NEW_ITEMS).expect("items"));
+        let name = format!("kill-{i}");
+        let spec = w.spec(&name, false);
+        let mut child = w
+            .command("apply", &spec, &["--yes", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("apply");
+        let stdout = child.stdout.take().expect("stdout");
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let event: Value = serde_json::from_str(&line).unwrap_or_default();
+            if event["event"] == "finished" && event["step"] == *kill_after {
+                let _ = child.kill();
+                break;
+            }
+        }
+        let _ = child.wait();
+        let out = w.run("apply", &spec, &["--yes", "--resume"]);
+        assert_eq!(
+            out.code, 0,
+            "killed after {kill_after}; resume: {}",
+            out.stderr
+        );
+        assert_eq!(
+            items(&doubles::state(w.old_port)),
+            after_cutover(),
+            "killed after {kill_after}"
+        );
+        let deployments = w.arm()["deployments"].clone();
+        let key = format!(
+            "/subscriptions/{SUB}/resourcegroups/clover-prod-v7/providers/microsoft.resources/deployments/{name}"
+        );
+        assert_eq!(
+            deployments[key.as_str()]["state"],
+            "Succeeded",
+            "killed after {kill_after}"
+        );
+        // One deployment and one snapshot per plan, however often it was resumed.
+        let puts = writes(&w.arm())
+            .into_iter()
+            .filter(|r| r.starts_with("PUT ") && r.contains(&format!("/{name}")))
+            .count();
+        assert_eq!(puts, 1, "killed after {kill_after}: {:?}", writes(&w.arm()));
+    }
+}
+
+#[test]
+fn the_arm_double_answers_only_documented_paths_methods_and_api_versions() {
+    let w = world();
+    let get = |path: &str, token: &str| -> (u16, Value) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", w.arm_port)).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .expect("request");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("response");
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or_default())
+    };
+    let vm = id(
+        "clover-prod",
+        "Microsoft.Compute/virtualMachines",
+        "clover-vm",
+    );
+    let ok = get(
+        &format!("{vm}?api-version=2024-07-01"),
+        "arm-token-for-tests",
+    );
+    assert_eq!(ok.0, 200);
+    let cases = [
+        (
+            format!("{vm}?api-version=2024-07-01"),
+            "vault-token-for-tests",
+            401,
+            "InvalidAuthenticationTokenAudience",
+        ),
+        (
+            format!("{vm}?api-version=2019-01-01"),
+            "arm-token-for-tests",
+            400,
+            "InvalidApiVersionParameter",
+        ),
+        (
+            vm.clone(),
+            "arm-token-for-tests",
+            400,
+            "MissingApiVersionParameter",
+        ),
+        (
+            format!("{vm}x?api-version=2024-07-01"),
+            "arm-token-for-tests",
+            404,
+            "ResourceNotFound",
+        ),
+        (
+            format!(
+                "/subscriptions/{SUB}/resourceGroups/nope/providers/Microsoft.Compute/virtualMachines/x?api-version=2024-07-01"
+            ),
+            "arm-token-for-tests",
+            404,
+            "ResourceGroupNotFound",
+        ),
+        (
+            format!(
+                "/subscriptions/{SUB}/resourceGroups/clover-prod/providers/Microsoft.Storage/storageAccounts/x?api-version=2024-01-01"
+            ),
+            "arm-token-for-tests",
+            404,
+            "NotFound",
+        ),
+        (
+            format!("{vm}/restart?api-version=2024-07-01"),
+            "arm-token-for-tests",
+            405,
+            "MethodNotAllowed",
+        ),
+        (
+            "/secrets/clover-password?api-version=7.4".to_owned(),
+            "arm-token-for-tests",
+            401,
+            "InvalidAuthenticationTokenAudience",
+        ),
+    ];
+    for (path, token, status, code) in cases {
+        let (got, body) = get(&path, token);
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "GET {path}"
+        );
+        assert!(body["error"]["message"].is_string(), "GET {path}: {body}");
+    }
+}

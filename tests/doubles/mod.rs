@@ -1,0 +1,129 @@
+//! Starting the local doubles (tests/servers/*.py) and talking to their test-control endpoints,
+//! shared by the apply tests of each cloud. Each double prints `listening PORT` when ready.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// A child process killed when the test ends.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `script` (a path under the repository) with `python` and `args`; gives the process
+/// and the port it listens on.
+pub fn start(python: &Path, script: &Path, args: &[&str]) -> (Proc, u16) {
+    let mut child = Command::new(python)
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", script.display()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("its port");
+    let port = line
+        .trim()
+        .strip_prefix("listening ")
+        .and_then(|p| p.parse().ok())
+        .expect("`listening PORT`");
+    (Proc(child), port)
+}
+
+/// The CloverDX Server double with these credentials and items.
+pub fn cloverdx(python: &Path, items: &str) -> (Proc, u16) {
+    start(
+        python,
+        &super::common::root().join("tests/servers/cloverdx_server.py"),
+        &[
+            "--user",
+            "clover",
+            "--password",
+            "s3cret-pw",
+            "--items",
+            items,
+        ],
+    )
+}
+
+/// GET /__test__/state as JSON.
+pub fn state(port: u16) -> Value {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET /__test__/state HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    .expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).expect("state json")
+}
+
+/// POST /__test__/configure with `settings`.
+pub fn configure(port: u16, settings: &Value) {
+    let body = settings.to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "POST /__test__/configure HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request");
+    let mut sink = String::new();
+    let _ = stream.read_to_string(&mut sink);
+}
+
+/// `METHOD path` of every request a double received, in order.
+pub fn requests(port: u16) -> Vec<String> {
+    state(port)["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// From the two CloverDX doubles' timelines: at no instant is one schedule or listener
+/// enabled on both.
+pub fn never_both_enabled(old_port: u16, new_port: u16) {
+    let mut events: Vec<(f64, usize, String, bool)> = Vec::new();
+    for (server, port) in [(0, old_port), (1, new_port)] {
+        for e in state(port)["timeline"].as_array().into_iter().flatten() {
+            events.push((
+                e["t"].as_f64().unwrap_or_default(),
+                server,
+                format!(
+                    "{} {}",
+                    e["kind"].as_str().unwrap_or_default(),
+                    e["item"].as_str().unwrap_or_default()
+                ),
+                e["enabled"].as_bool().unwrap_or_default(),
+            ));
+        }
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut on: std::collections::BTreeMap<(usize, String), bool> = Default::default();
+    for (t, server, item, enabled) in events {
+        on.insert((server, item.clone()), enabled);
+        let both =
+            on.get(&(0, item.clone())) == Some(&true) && on.get(&(1, item.clone())) == Some(&true);
+        assert!(!both, "{item} enabled on both servers at {t}");
+    }
+}
