@@ -1,4 +1,4 @@
-//! The log filter: `RUST_LOG` as the user gives it, except that the HTTP and AWS SDK crates
+//! The log filter: `RUST_LOG` as the user gives it, except that the HTTP, AWS SDK and Azure SDK crates
 //! never log below `info`. At `trace` they print requests with their signed headers
 //! (`authorization`, `x-amz-security-token`) and basic-auth headers: credentials that CI logs
 //! would keep.
@@ -6,7 +6,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// Crates whose `trace` output carries request headers.
-const HEADER_LOGGERS: [&str; 12] = [
+const HEADER_LOGGERS: [&str; 16] = [
     "aws_smithy_runtime",
     "aws_smithy_runtime_api",
     "aws_smithy_http",
@@ -19,6 +19,11 @@ const HEADER_LOGGERS: [&str; 12] = [
     "h2",
     "reqwest",
     "rustls",
+    // Azure's pipeline logs requests (token requests with client assertions among them).
+    "azure_core",
+    "azure_identity",
+    "typespec_client_core",
+    "typespec",
 ];
 
 pub fn filter() -> EnvFilter {

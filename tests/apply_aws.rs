@@ -11,24 +11,17 @@
 #![cfg(feature = "aws")]
 
 mod common;
+mod doubles;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// A child process killed when the test ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use doubles::{Proc, never_both_enabled, requests};
 
 fn venv() -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("CLOVERLIFT_VENV")?);
@@ -75,29 +68,7 @@ const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled"
 const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
 
 fn cloverdx_server(venv: &Path, items: &str) -> (Proc, u16) {
-    let mut child = Command::new(venv.join("bin/python"))
-        .arg(common::root().join("tests/servers/cloverdx_server.py"))
-        .args([
-            "--user",
-            "clover",
-            "--password",
-            "s3cret-pw",
-            "--items",
-            items,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the CloverDX double");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("its port");
-    let port = line
-        .trim()
-        .strip_prefix("listening ")
-        .and_then(|p| p.parse().ok())
-        .expect("`listening PORT`");
-    (Proc(child), port)
+    doubles::cloverdx(&venv.join("bin/python"), items)
 }
 
 fn world() -> Option<World> {
@@ -247,27 +218,11 @@ impl World {
     }
 
     fn server_state(port: u16) -> Value {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        use std::io::{Read, Write};
-        write!(stream, "GET /__test__/state HTTP/1.0\r\nHost: x\r\n\r\n").expect("request");
-        let mut text = String::new();
-        stream.read_to_string(&mut text).expect("response");
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(body).expect("state json")
+        doubles::state(port)
     }
 
     fn configure(port: u16, settings: Value) {
-        let body = settings.to_string();
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        use std::io::{Read, Write};
-        write!(
-            stream,
-            "POST /__test__/configure HTTP/1.0\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("request");
-        let mut sink = String::new();
-        let _ = stream.read_to_string(&mut sink);
+        doubles::configure(port, &settings)
     }
 
     fn old_state(&self) -> Value {
@@ -276,60 +231,6 @@ impl World {
 }
 
 /// What the old deployment looks like, without what the opt-in address move changes.
-/// `METHOD path` of every request a CloverDX double received, in order.
-fn requests(port: u16) -> Vec<String> {
-    World::server_state(port)["requests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or_default(),
-                r["path"].as_str().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
-/// From the two doubles' timelines: at no instant is one schedule or listener enabled on both.
-fn never_both_enabled(old_port: u16, new_port: u16) {
-    let timeline = |port: u16| -> Vec<(f64, String, bool)> {
-        World::server_state(port)["timeline"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| {
-                (
-                    e["t"].as_f64().unwrap_or_default(),
-                    format!(
-                        "{} {}",
-                        e["kind"].as_str().unwrap_or_default(),
-                        e["item"].as_str().unwrap_or_default()
-                    ),
-                    e["enabled"].as_bool().unwrap_or_default(),
-                )
-            })
-            .collect()
-    };
-    let mut events: Vec<(f64, usize, String, bool)> = Vec::new();
-    for (server, port) in [(0, old_port), (1, new_port)] {
-        events.extend(
-            timeline(port)
-                .into_iter()
-                .map(|(t, item, on)| (t, server, item, on)),
-        );
-    }
-    events.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut state: std::collections::BTreeMap<(usize, String), bool> = Default::default();
-    for (t, server, item, on) in events {
-        state.insert((server, item.clone()), on);
-        let both = state.get(&(0, item.clone())) == Some(&true)
-            && state.get(&(1, item.clone())) == Some(&true);
-        assert!(!both, "{item} enabled on both servers at {t}");
-    }
-}
-
 fn old_deployment(inspect: &Value, seed: &Value) -> Value {
     let instance = inspect["instances"]
         .as_array()

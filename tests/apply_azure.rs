@@ -73,6 +73,14 @@ impl World {
     }
 
     fn command(&self, verb: &str, spec: &Path, extra: &[&str]) -> Command {
+        let new_server = format!("http://127.0.0.1:{}/clover", self.new_port);
+        let mut args = vec!["--new-server-url", new_server.as_str()];
+        args.extend_from_slice(extra);
+        self.command_without_new_server(verb, spec, &args)
+    }
+
+    /// The war strategy upgrades the old server in place: no new server to point at.
+    fn command_without_new_server(&self, verb: &str, spec: &Path, extra: &[&str]) -> Command {
         let shim = common::root().join("tests/servers/azcli");
         let path = format!(
             "{}:{}",
@@ -85,8 +93,6 @@ impl World {
             .args([
                 "--endpoint-url",
                 &format!("http://127.0.0.1:{}", self.arm_port),
-                "--new-server-url",
-                &format!("http://127.0.0.1:{}/clover", self.new_port),
                 "--state-dir",
             ])
             .arg(self.dir.path().join("state"))
@@ -226,8 +232,22 @@ fn apply_upgrades_the_arm_backed_example_end_to_end() {
         refused.stderr
     );
 
-    let dry = w.run("apply", &spec, &["--dry-run", "--accept-marketplace-terms"]);
+    // Under RUST_LOG=trace: the logs show the calls, never a token or a secret.
+    let dry = w
+        .command("apply", &spec, &["--dry-run", "--accept-marketplace-terms"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("apply");
+    let dry = common::Output {
+        code: dry.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&dry.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&dry.stderr).into_owned(),
+    };
     assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stderr.contains("ARM answered"), "trace logging is on");
+    for secret in ["token-for-tests", "s3cret-pw", "CLOVERDX-LICENSE-7"] {
+        assert!(!dry.stderr.contains(secret), "{secret} reached the logs");
+    }
     assert!(
         dry.stderr.contains("ok       Azure credentials: azure-cli"),
         "{}",
@@ -677,4 +697,119 @@ fn the_arm_double_answers_only_documented_paths_methods_and_api_versions() {
         );
         assert!(body["error"]["message"].is_string(), "GET {path}: {body}");
     }
+}
+
+const WAR_URL: &str =
+    "https://artifacts.example.com/clover-7.0.1.war?sv=2024-11-04&sr=b&sig=c2VjcmV0LXNpZ25hdHVyZQ";
+
+impl World {
+    fn war_spec(&self, name: &str) -> PathBuf {
+        let text = format!(
+            "version: 1\nname: {name}\ncloud: azure\nstrategy: war\nfrom:\n  version: 7.0.0\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  azure:\n    subscription: {SUB}\n    resource_group: clover-prod\n    location: westeurope\n    vm: clover-vm\n    data_disk: clover-data\n    postgres_server: clover-pg\nto:\n  version: 7.0.1\n  license: {{ azure_key_vault: https://clover-kv.vault.azure.net/secrets/cloverdx-7-license }}\n  war:\n    url: \"{WAR_URL}\"\n    sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n",
+            old = self.old_port,
+        );
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, text).expect("spec");
+        path
+    }
+
+    fn run_war(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        let out = self
+            .command_without_new_server("apply", spec, extra)
+            .output()
+            .expect("apply");
+        common::Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// The war strategy: snapshots first, then the rendered run command on the old VM with each
+/// action; the old server is licensed, checked and resumed. A failing `replace` is followed
+/// by `start` (the compensation of `stop`) and the old server resumed.
+#[test]
+fn the_war_strategy_runs_the_run_command_on_the_old_vm() {
+    let w = world();
+    let vm = id(
+        "clover-prod",
+        "Microsoft.Compute/virtualMachines",
+        "clover-vm",
+    );
+    let spec = w.war_spec("war-ok");
+    let dry = w.run_war(&spec, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("runCommands/cloverlift-war-upgrade (war-upgrade.sh replace"),
+        "{}",
+        dry.stderr
+    );
+    assert!(writes(&w.arm()).is_empty());
+
+    let out = w.run_war(&spec, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        w.resource(&vm)["run_commands"],
+        json!(["stop", "replace", "start"])
+    );
+    let old = doubles::state(w.old_port);
+    assert_eq!(
+        old["license"], "CLOVERDX-LICENSE-7",
+        "the upgraded old server is licensed"
+    );
+    assert_eq!(items(&old), old_items(), "and resumed");
+    let arm = w.arm();
+    let command = format!("{vm}/runCommands/cloverlift-war-upgrade");
+    let replace = arm["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["method"] == "PUT" && r["path"] == command.as_str())
+        .nth(1)
+        .map(|r| r["body"]["properties"].clone())
+        .expect("the replace run");
+    assert_eq!(
+        replace["protectedParameters"],
+        json!([{ "name": "CLOVERLIFT_WAR_URL", "value": WAR_URL }])
+    );
+    assert!(
+        replace["source"]["script"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("#!/usr/bin/env bash")
+    );
+    let journal = w.journal("war-ok");
+    assert!(
+        !journal.contains("c2VjcmV0LXNpZ25hdHVyZQ"),
+        "the signed URL reached the journal"
+    );
+    assert!(
+        !out.stderr.contains("c2VjcmV0LXNpZ25hdHVyZQ"),
+        "the signed URL reached the output"
+    );
+
+    doubles::configure(w.arm_port, &json!({ "run_command_exit": { "replace": 1 } }));
+    doubles::configure(w.old_port, &serde_json::from_str(OLD_ITEMS).expect("items"));
+    let spec = w.war_spec("war-fails");
+    let out = w.run_war(&spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("war-upgrade.sh replace on clover-vm ended Failed (exit code 1)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("war-upgrade: replace failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        w.resource(&vm)["run_commands"],
+        json!(["stop", "replace", "start", "stop", "replace", "start"]),
+        "start-service runs as the compensation of stop-service"
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }

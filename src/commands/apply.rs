@@ -20,7 +20,7 @@ use crate::apply::runner::{CloudRunner, Provider};
 use crate::apply::summary;
 use crate::plan::step::StepKind;
 use crate::render::{self, TemplateSource};
-use crate::spec::model::{Cloud, Spec, Strategy};
+use crate::spec::model::Spec;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -192,26 +192,16 @@ pub(super) fn confirm(yes: bool, what: &str, question: &str, io: &mut Io) -> Res
     }
 }
 
-/// Whether this build's apply drives the spec's cloud and strategy.
-pub fn drives(spec: &Spec) -> bool {
-    let cloud = match spec.cloud {
-        Cloud::Aws => cfg!(feature = "aws"),
-        Cloud::Azure => cfg!(feature = "azure"),
-        Cloud::Gcp => false,
-    };
-    cloud && spec.strategy == Strategy::Architecture
-}
-
-/// This build drives the architecture strategy on AWS and Azure.
+/// This build drives AWS (architecture) and Azure (architecture and war).
 pub(super) fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
-    if drives(spec) {
+    if crate::apply::drives(spec) {
         return Ok(());
     }
     let _ = writeln!(
         io.err,
-        "error[apply::unsupported]: apply drives the architecture strategy on AWS and Azure in \
-         this build; for this spec, run `cloverlift render` and deploy the files with your \
-         cloud's tools"
+        "error[apply::unsupported]: apply drives AWS (architecture strategy) and Azure (both \
+         strategies) in this build; for this spec, run `cloverlift render` and deploy the files \
+         with your cloud's tools"
     );
     Err(exit::USAGE)
 }

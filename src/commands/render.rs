@@ -119,9 +119,7 @@ fn report_discovered(valid: &ValidSpec, artifacts: &render::Artifacts, io: &mut 
         return;
     }
     let spec = &valid.spec;
-    let applied = cfg!(feature = "aws")
-        && spec.cloud == crate::spec::model::Cloud::Aws
-        && spec.strategy == crate::spec::model::Strategy::Architecture;
+    let applied = crate::apply::drives(spec);
     let heading = if applied {
         "parameters that `cloverlift apply` discovers:"
     } else {

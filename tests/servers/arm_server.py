@@ -29,7 +29,7 @@ Test control (not part of ARM): GET /__test__/state (resources, requests, deploy
 POST /__test__/configure sets `throttle` (the next N ARM requests get 429 with Retry-After),
 `faults` (METHOD path answered with an error status and code, `times` times),
 `fail_snapshot`, `fail_resource_type` (a deployment operation of that type fails),
-`terms_accepted`, `polls` (how many polls an operation stays in progress).
+`terms_accepted`, `run_command_exit` (action -> war-upgrade.sh's exit code), `polls` (how many polls an operation stays in progress).
 
 Usage: arm_server.py --new-server-url URL; prints `listening PORT`.
 """
@@ -79,6 +79,7 @@ STATE = {
     "faults": [],         # {"method", "path", "status", "code", "message", "times"}
     "throttled": 0,
     "fail_snapshot": False,
+    "run_command_exit": {},  # action -> exit code of war-upgrade.sh
     "fail_resource_type": None,
     "terms_accepted": False,
     "polls": 2,
@@ -201,6 +202,7 @@ ROUTES = [
     (rf"^/subscriptions/{SEG}/resourceGroups/{SEG}$", "resourceGroups", {"GET"}, "plain"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}$", "Microsoft.Compute/virtualMachines", {"GET"}, "plain"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}/(restart|powerOff)$", "Microsoft.Compute/virtualMachines", {"POST"}, "vm_action"),
+    (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/({SEG})/runCommands/({SEG})$", "Microsoft.Compute/virtualMachines", {"GET", "PUT"}, "run_command"),
     (rf"^{RG}/providers/Microsoft\.Compute/disks/{SEG}$", "Microsoft.Compute/disks", {"GET"}, "plain"),
     (rf"^{RG}/providers/Microsoft\.Compute/snapshots/{SEG}$", "Microsoft.Compute/snapshots", {"GET", "PUT"}, "snapshot"),
     (rf"^{RG}/providers/Microsoft\.Network/networkInterfaces/{SEG}$", "Microsoft.Network/networkInterfaces", {"GET", "PUT", "DELETE"}, "nic"),
@@ -370,6 +372,60 @@ class Handler(BaseHTTPRequestHandler):
         vm.setdefault("actions", []).append(action)
         op = self.new_operation()
         return 202, None, {"Location": self.result_url(op), "Retry-After": "1"}
+
+    def h_run_command(self, method, path, body, m):
+        # VirtualMachineRunCommand_CreateOrUpdate.json / VirtualMachineRunCommand_Get.json; the
+        # instanceView (with $expand=instanceView) per the VirtualMachineRunCommandInstanceView schema.
+        vm_id = path.split("/runCommands/")[0]
+        vm = get_resource(vm_id)
+        if vm is None:
+            raise not_found(vm_id)
+        query = parse_qs(urlparse(self.path).query)
+        if method == "GET":
+            found = get_resource(path)
+            if found is None:
+                raise not_found(path)
+            out = public(found)
+            if query.get("$expand") != ["instanceView"]:
+                out = {k: v for k, v in out.items()}
+                out["properties"] = {k: v for k, v in found["properties"].items() if k != "instanceView"}
+            return 200, out, {}
+        props = (body or {}).get("properties") or {}
+        if not (body or {}).get("location"):
+            raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+        if not (props.get("source") or {}).get("script"):
+            raise ArmError(400, "InvalidParameter", "Required parameter 'source' is missing (null).")
+        named = {p["name"]: p["value"] for p in props.get("parameters", [])}
+        hidden = {p["name"]: p["value"] for p in props.get("protectedParameters", [])}
+        action = named.get("CLOVERLIFT_ACTION")
+        if action not in ("stop", "replace", "start", "rollback"):
+            raise ArmError(400, "InvalidParameter", f"the script's action {action!r} is not one war-upgrade.sh takes")
+        if "CLOVERLIFT_WAR_URL" in named:
+            raise ArmError(400, "InvalidParameter", "the WAR URL is a signed URL: a protected parameter, never a plain one")
+        if action == "replace" and not (hidden.get("CLOVERLIFT_WAR_URL", "").startswith("https://")
+                                        and re.fullmatch(r"[0-9a-f]{64}", named.get("CLOVERLIFT_WAR_SHA256", ""))):
+            raise ArmError(400, "InvalidParameter", "replace needs an https WAR URL and its sha256")
+        code = STATE["run_command_exit"].get(action, 0)
+        vm.setdefault("run_commands", []).append(action)
+        state = "Succeeded" if code == 0 else "Failed"
+        view = {"executionState": state, "exitCode": code, "startTime": iso(now()), "endTime": iso(now()),
+                "output": f"war-upgrade: {action} done\n" if code == 0 else "",
+                "error": "" if code == 0 else f"war-upgrade: {action} failed (injected by the test)\n"}
+        command = {"id": path, "name": path.rsplit("/", 1)[1], "type": "Microsoft.Compute/virtualMachines/runCommands",
+                   "location": body["location"],
+                   "properties": {**props, "provisioningState": "Creating", "instanceView": {"executionState": "Running"}}}
+        command["properties"].pop("protectedParameters", None)
+        put_resource(command)
+
+        def done():
+            command["properties"]["provisioningState"] = state
+            command["properties"]["instanceView"] = view
+        error = None
+        if code != 0 and props.get("treatFailureAsDeploymentFailure"):
+            error = {"code": "VMExtensionProvisioningError",
+                     "message": f"VM has reported a failure when processing extension 'RunCommand'. Exit code: {code}."}
+        op = self.new_operation(result="Failed" if error else "Succeeded", error=error, then=done)
+        return 201, public(command), {"Azure-AsyncOperation": self.status_url(op)}
 
     def h_snapshot(self, method, path, body, m):
         # Snapshot_Get.json / Snapshot_GetIncrementalSnapshot.json; PUT as Snapshot_Create_FromAnExistingSnapshot.json.

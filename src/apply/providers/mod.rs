@@ -8,69 +8,78 @@ pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+#[cfg(any(feature = "aws", feature = "azure"))]
+pub use self::select::{Inputs, for_spec};
 
-use crate::apply::events::Events;
-use crate::apply::runner::Provider;
-use crate::spec::model::{Cloud, Spec};
+#[cfg(any(feature = "aws", feature = "azure"))]
+mod select {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
 
-/// What every provider is built from besides the spec.
-pub struct Inputs<'a> {
-    pub endpoint_url: Option<&'a str>,
-    /// The rendered files, by name (templates and parameters files).
-    pub files: &'a BTreeMap<String, String>,
-    pub spec_dir: PathBuf,
-    pub accept_marketplace_terms: bool,
-    pub events: Arc<dyn Events>,
-    pub poll: Duration,
-}
+    use crate::apply::events::Events;
+    use crate::apply::runner::Provider;
+    use crate::spec::model::{Cloud, Spec};
 
-impl Inputs<'_> {
-    fn file(&self, name: &str, default: &str) -> String {
-        self.files
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| default.to_owned())
+    /// What every provider is built from besides the spec.
+    pub struct Inputs<'a> {
+        pub endpoint_url: Option<&'a str>,
+        /// The rendered files, by name (templates and parameters files).
+        pub files: &'a BTreeMap<String, String>,
+        pub spec_dir: PathBuf,
+        pub accept_marketplace_terms: bool,
+        pub events: Arc<dyn Events>,
+        pub poll: Duration,
     }
-}
 
-/// The provider of the spec's cloud.
-pub async fn for_spec(spec: Arc<Spec>, inputs: Inputs<'_>) -> Result<Arc<dyn Provider>, String> {
-    match spec.cloud {
-        #[cfg(feature = "aws")]
-        Cloud::Aws => {
-            let provider = aws::AwsProvider::new(
-                Arc::clone(&spec),
-                inputs.endpoint_url,
-                inputs.file("cloudformation.yaml", ""),
-                &inputs.file("cloudformation.parameters.json", "[]"),
-                Arc::clone(&inputs.events),
-                inputs.poll,
-            )
-            .await?;
-            Ok(Arc::new(provider))
+    impl Inputs<'_> {
+        fn file(&self, name: &str, default: &str) -> String {
+            self.files
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| default.to_owned())
         }
-        #[cfg(feature = "azure")]
-        Cloud::Azure => {
-            let template = inputs.file("azuredeploy.json", "");
-            let parameters = inputs.file("azuredeploy.parameters.json", "");
-            let provider = azure::AzureProvider::new(
-                spec,
-                azure::Options {
-                    endpoint_url: inputs.endpoint_url,
-                    template: &template,
-                    parameters_file: &parameters,
-                    spec_dir: inputs.spec_dir,
-                    accept_marketplace_terms: inputs.accept_marketplace_terms,
-                    events: inputs.events,
-                    poll: inputs.poll,
-                },
-            )?;
-            Ok(Arc::new(provider))
+    }
+
+    /// The provider of the spec's cloud.
+    pub async fn for_spec(
+        spec: Arc<Spec>,
+        inputs: Inputs<'_>,
+    ) -> Result<Arc<dyn Provider>, String> {
+        match spec.cloud {
+            #[cfg(feature = "aws")]
+            Cloud::Aws => {
+                let provider = super::aws::AwsProvider::new(
+                    Arc::clone(&spec),
+                    inputs.endpoint_url,
+                    inputs.file("cloudformation.yaml", ""),
+                    &inputs.file("cloudformation.parameters.json", "[]"),
+                    Arc::clone(&inputs.events),
+                    inputs.poll,
+                )
+                .await?;
+                Ok(Arc::new(provider))
+            }
+            #[cfg(feature = "azure")]
+            Cloud::Azure => {
+                let template = inputs.file("azuredeploy.json", "");
+                let parameters = inputs.file("azuredeploy.parameters.json", "");
+                let provider = super::azure::AzureProvider::new(
+                    spec,
+                    super::azure::Options {
+                        endpoint_url: inputs.endpoint_url,
+                        template: &template,
+                        parameters_file: &parameters,
+                        spec_dir: inputs.spec_dir,
+                        accept_marketplace_terms: inputs.accept_marketplace_terms,
+                        events: inputs.events,
+                        poll: inputs.poll,
+                    },
+                )?;
+                Ok(Arc::new(provider))
+            }
+            other => Err(format!("apply does not drive {other:?} in this build")),
         }
-        other => Err(format!("apply does not drive {other:?} in this build")),
     }
 }

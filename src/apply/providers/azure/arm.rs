@@ -187,8 +187,10 @@ impl Arm {
         }
     }
 
+    /// `path` may carry its own query (`?$expand=instanceView`).
     fn url(&self, path: &str, api_version: &str) -> String {
-        format!("{}{path}?api-version={api_version}", self.endpoint)
+        let joint = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{joint}api-version={api_version}", self.endpoint)
     }
 
     /// After a PUT: the async operation, the Location, or the resource's provisioningState.

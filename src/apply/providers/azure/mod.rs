@@ -14,6 +14,7 @@ pub mod key_vault;
 mod preflight;
 mod rollback;
 mod snapshots;
+mod war;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use crate::apply::executor::{StepContext, StepFuture};
 use crate::apply::preflight::PreflightFuture;
 use crate::apply::runner::Provider;
 use crate::plan::step::StepKind;
-use crate::spec::model::{FromAzure, Spec, ToAzure};
+use crate::spec::model::{FromAzure, Spec, Strategy, ToAzure};
 
 /// The API versions apply calls, the ones the rendered template pins where it has the type.
 pub mod api {
@@ -127,15 +128,18 @@ impl AzureProvider {
 
     fn ids(&self) -> Result<Ids, String> {
         let from = self.from()?;
-        let to = self.to()?;
         let sub = from.subscription.as_str();
         let old_group = format!(
             "/subscriptions/{sub}/resourceGroups/{}",
             from.resource_group
         );
-        let new_rg = to
-            .resource_group
+        // The war strategy has no new deployment: its snapshots stay beside the old one.
+        let new_rg = self
+            .spec
+            .to
+            .azure
             .as_ref()
+            .and_then(|t| t.resource_group.as_ref())
             .unwrap_or(&from.resource_group)
             .to_string();
         let new_group = format!("/subscriptions/{sub}/resourceGroups/{new_rg}");
@@ -233,6 +237,17 @@ impl Provider for AzureProvider {
                 "DELETE the new deployment's own public IP".into(),
                 "POST <new VM>/restart (renews its certificate for the address)".into(),
             ],
+            StepKind::StopService | StepKind::ReplaceWar | StepKind::StartService => {
+                let action = match kind {
+                    StepKind::StopService => "stop",
+                    StepKind::ReplaceWar => "replace (the WAR from to.war.url, its sha256 checked)",
+                    _ => "start",
+                };
+                vec![format!(
+                    "PUT {}/runCommands/cloverlift-war-upgrade (war-upgrade.sh {action}), then GET its instanceView: exit code 0",
+                    ids.vm
+                )]
+            }
             other => vec![format!("{other}: not an Azure step")],
         }
     }
@@ -245,10 +260,10 @@ impl Provider for AzureProvider {
                 StepKind::AwaitSnapshots => self.await_snapshots(&cx).await,
                 StepKind::Deploy => self.deploy(&cx).await,
                 StepKind::MoveAddress => self.move_address(&cx).await,
-                other => Err(format!(
-                    "step {other} has no Azure implementation in this build (the war strategy's \
-                     run command is not driven by apply yet)"
-                )),
+                StepKind::StopService | StepKind::ReplaceWar | StepKind::StartService => {
+                    self.war_step(kind).await
+                }
+                other => Err(format!("step {other} has no Azure implementation")),
             }
         })
     }
@@ -258,6 +273,10 @@ impl Provider for AzureProvider {
     }
 
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {
+        if self.spec.strategy == Strategy::War {
+            // In place: the upgraded server is the old one, at its own URL.
+            return Some(self.spec.from.server.url.to_string());
+        }
         cx.output("deploy")
             .and_then(|o| o["serverUrl"].as_str())
             .map(str::to_owned)

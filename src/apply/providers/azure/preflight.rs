@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::credential::ARM_SCOPE;
 use super::{AzureProvider, api, same_id};
 use crate::apply::preflight::Report;
+use crate::spec::model::Strategy;
 
 impl AzureProvider {
     pub(super) async fn preflight(&self) -> Report {
@@ -23,7 +24,7 @@ impl AzureProvider {
             }
         }
         let Ok(ids) = self.ids() else {
-            report.problem("the spec has no from.azure or to.azure block");
+            report.problem("the spec has no from.azure block");
             return report;
         };
         self.old_vm(&ids.vm, &ids.disk, &mut report).await;
@@ -64,6 +65,10 @@ impl AzureProvider {
             self.exists(id, api::DISKS, "snapshots.data", &mut report)
                 .await;
         }
+        if self.spec.strategy == Strategy::War {
+            self.war_source(&mut report);
+            return report;
+        }
         self.marketplace_terms(&mut report).await;
         if !self
             .known_parameters
@@ -99,6 +104,17 @@ impl AzureProvider {
                 report.problem(format!("{id}: {e}"));
                 None
             }
+        }
+    }
+
+    /// The run command downloads the WAR on the VM: it needs an https URL the VM can read.
+    fn war_source(&self, report: &mut Report) {
+        match self.spec.to.war.as_ref().map(|w| (&w.url, &w.file)) {
+            Some((Some(_), _)) => report.ok("the VM downloads the WAR from to.war.url, its sha256 checked"),
+            Some((None, Some(file))) => report.problem(format!(
+                "to.war.file ({file}) would have to be uploaded where the VM can read it, which apply does not do on Azure: upload it (a blob with a read-only SAS, say) and give its https URL as to.war.url"
+            )),
+            _ => report.problem("the war strategy needs to.war"),
         }
     }
 
