@@ -541,19 +541,21 @@ fn an_address_left_between_the_nics_is_reported_and_the_resume_finishes_the_move
 }
 
 #[test]
-fn a_kill_at_step_boundaries_then_resume_completes_the_upgrade() {
+fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
     let w = world();
     doubles::configure(w.arm_port, &json!({ "terms_accepted": true }));
-    for (i, kill_after) in [
+    let boundaries = [
         "pause",
+        "snapshot-database",
         "snapshot-data",
+        "resume",
         "await-snapshots",
         "deploy",
+        "activate",
+        "verify",
         "cutover",
-    ]
-    .iter()
-    .enumerate()
-    {
+    ];
+    for (i, kill_after) in boundaries.iter().enumerate() {
         doubles::configure(w.old_port, &serde_json::from_str(OLD_ITEMS).expect("items"));
         doubles::configure(w.new_port, &serde_json::from_str(NEW_ITEMS).expect("items"));
         let name = format!("kill-{i}");
