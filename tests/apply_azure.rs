@@ -441,6 +441,43 @@ fn apply_upgrades_the_arm_backed_example_end_to_end() {
         json!(["restart", "powerOff"])
     );
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
+
+    // Deleting the new deployment: its VM, NIC, group and (already deleted) address; never the
+    // old deployment's; the restored database and the new data disk are kept.
+    let deleted = w.run("rollback", &spec, &["--yes", "--delete-new"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    for gone in [
+        &new_vm,
+        &new_nic,
+        &id(
+            "clover-prod-v7",
+            "Microsoft.Network/networkSecurityGroups",
+            "prod-westeurope-nsg",
+        ),
+    ] {
+        assert_eq!(w.resource(gone), Value::Null, "{gone} is deleted");
+    }
+    for kept in [
+        id(
+            "clover-prod-v7",
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "prod-westeurope-pg",
+        ),
+        id(
+            "clover-prod-v7",
+            "Microsoft.Compute/disks",
+            "prod-westeurope-data",
+        ),
+        id(
+            "clover-prod",
+            "Microsoft.Compute/virtualMachines",
+            "clover-vm",
+        ),
+        old_nic(),
+        old_ip(),
+    ] {
+        assert_ne!(w.resource(&kept), Value::Null, "{kept} is kept");
+    }
 }
 
 /// A failure before the deployment exists leaves the old deployment as it was and the old
@@ -538,6 +575,39 @@ fn an_address_left_between_the_nics_is_reported_and_the_resume_finishes_the_move
             .map(str::to_ascii_lowercase),
         Some(old_ip().to_ascii_lowercase())
     );
+
+    // The same failure, then a rollback instead of a resume: the address goes home from
+    // nowhere, and the old server runs its schedules again.
+    assert_eq!(w.run("rollback", &spec, &["--yes"]).code, 0);
+    doubles::configure(w.old_port, &serde_json::from_str(OLD_ITEMS).expect("items"));
+    doubles::configure(w.new_port, &serde_json::from_str(NEW_ITEMS).expect("items"));
+    let other_nic = id(
+        "clover-prod-v7",
+        "Microsoft.Network/networkInterfaces",
+        "half-back-nic",
+    );
+    doubles::configure(
+        w.arm_port,
+        &json!({ "faults": [{
+            "method": "PUT", "path": other_nic, "status": 400, "code": "InternalError",
+            "message": "An unexpected error occured while processing the network profile of the VM.", "times": 1
+        }] }),
+    );
+    let spec = w.spec("half-back", true);
+    assert_eq!(w.run("apply", &spec, &["--yes"]).code, 3);
+    assert_eq!(
+        w.resource(&old_ip())["properties"]["ipConfiguration"],
+        Value::Null
+    );
+    let back = w.run("rollback", &spec, &["--yes"]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert_eq!(
+        primary_ip(&w.resource(&old_nic()))
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(old_ip().to_ascii_lowercase())
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }
 
 #[test]

@@ -37,6 +37,12 @@ impl Undo {
                         undo.moved = cloverdx::from_json(moving);
                     }
                 }
+                // A move that started may have gone part of the way (on Azure, the address
+                // off the old NIC and not yet on the new one): moving it back is safe either
+                // way, since each provider's move-back reads where the address is first.
+                Record::Start { step, .. } if step == "move-address" => {
+                    undo.address_moved = true;
+                }
                 Record::Finish { step, outputs, .. } => match step.as_str() {
                     "deploy" => undo.deploy = outputs.clone(),
                     "move-address" => undo.address_moved = true,
@@ -166,5 +172,24 @@ mod tests {
         let undo = Undo::from_records(&records).expect("a cutover");
         assert_eq!(undo.moved.len(), 1);
         assert!(undo.address_moved);
+    }
+
+    #[test]
+    fn a_move_that_only_started_is_moved_back_too() {
+        let records = [
+            note(
+                "cutover",
+                json!({"phase": "planned", "moving": {"schedules": ["Nightly"], "listeners": []}}),
+            ),
+            Record::Start {
+                at: String::new(),
+                step: "move-address".into(),
+            },
+        ];
+        assert!(
+            Undo::from_records(&records)
+                .expect("a cutover")
+                .address_moved
+        );
     }
 }

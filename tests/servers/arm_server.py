@@ -200,7 +200,7 @@ SEG = r"[^/]+"
 RG = rf"/subscriptions/{SEG}/resourceGroups/{SEG}"
 ROUTES = [
     (rf"^/subscriptions/{SEG}/resourceGroups/{SEG}$", "resourceGroups", {"GET"}, "plain"),
-    (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}$", "Microsoft.Compute/virtualMachines", {"GET"}, "plain"),
+    (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}$", "Microsoft.Compute/virtualMachines", {"GET", "DELETE"}, "vm"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}/(restart|powerOff)$", "Microsoft.Compute/virtualMachines", {"POST"}, "vm_action"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/({SEG})/runCommands/({SEG})$", "Microsoft.Compute/virtualMachines", {"GET", "PUT"}, "run_command"),
     (rf"^{RG}/providers/Microsoft\.Compute/disks/{SEG}$", "Microsoft.Compute/disks", {"GET"}, "plain"),
@@ -362,6 +362,20 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- compute -----------------------------------------------------------------------------
 
+    def h_vm(self, method, path, body, m):
+        # VirtualMachine_Get.json; DELETE (VirtualMachines_Delete: 200/202/204) releases the NICs.
+        found = get_resource(path)
+        if found is None:
+            raise not_found(path)
+        if method == "GET":
+            return 200, found, {}
+        for ref in found["properties"].get("networkProfile", {}).get("networkInterfaces", []):
+            nic = get_resource(ref["id"])
+            if nic:
+                nic["properties"].pop("virtualMachine", None)
+        del STATE["resources"][path.lower()]
+        return 200, None, {}
+
     def h_vm_action(self, method, path, body, m):
         # VirtualMachine_Restart_MaximumSet_Gen.json / VirtualMachine_PowerOff_MaximumSet_Gen.json: 202 + Location.
         vm_id = path.rsplit("/", 1)[0]
@@ -464,7 +478,14 @@ class Handler(BaseHTTPRequestHandler):
         if snapshot["properties"]["incremental"]:
             snapshot["properties"]["completionPercent"] = 0.0
         put_resource(snapshot)
-        return 202, public(snapshot), {}
+
+        def done():
+            snapshot["properties"]["provisioningState"] = "Failed" if STATE["fail_snapshot"] else "Succeeded"
+        error = {"code": "InternalDiskManagementError", "message": "An internal disk management error occurred (injected by the test)."} \
+            if STATE["fail_snapshot"] else None
+        op = self.new_operation(result="Failed" if error else "Succeeded", error=error, then=done)
+        # Compute answers with both headers; the final state is read from the resource.
+        return 202, public(snapshot), {"Azure-AsyncOperation": self.status_url(op), "Location": self.result_url(op)}
 
     # --- network -----------------------------------------------------------------------------
 

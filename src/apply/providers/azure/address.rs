@@ -39,7 +39,7 @@ impl AzureProvider {
                 own
             }
         };
-        self.attach(&address, &old_nic, &new_nic, "move-address")
+        self.attach(&address, &old_nic, &new_nic, "move-address", true)
             .await?;
         if let Some(own) = &own {
             self.arm
@@ -85,13 +85,15 @@ impl AzureProvider {
     }
 
     /// Moves `address` from `from_nic` to `to_nic`'s primary IP configuration; each NIC is
-    /// changed only when it is not already as wanted.
+    /// changed only when it is not already as wanted. `replace` lets it take the place of
+    /// another address there (the new deployment's own), never the old VM's.
     pub(super) async fn attach(
         &self,
         address: &str,
         from_nic: &str,
         to_nic: &str,
         step: &str,
+        replace: bool,
     ) -> Result<(), String> {
         let mut from = self.read_nic(from_nic).await?;
         if detach(&mut from, address) {
@@ -107,6 +109,13 @@ impl AzureProvider {
         let mut to = self.read_nic(to_nic).await?;
         if attached_ip(&to).is_some_and(|ip| same_id(ip, address)) {
             return Ok(());
+        }
+        if let Some(other) = attached_ip(&to)
+            && !replace
+        {
+            return Err(format!(
+                "{to_nic} already holds another public IP ({other}); not replacing it"
+            ));
         }
         let Some(config) = primary_config(&mut to) else {
             return Err(format!("{to_nic} has no IP configuration"));

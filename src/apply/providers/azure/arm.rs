@@ -144,6 +144,24 @@ impl Arm {
         })
     }
 
+    /// GET a list (`value`), following `nextLink` pages on the same origin.
+    pub async fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
+        let mut url = self.url(path, api_version);
+        let mut items = Vec::new();
+        for _ in 0..1000 {
+            let page = self.send(Method::GET, &url, None).await?.body;
+            items.extend(page["value"].as_array().cloned().unwrap_or_default());
+            match page["nextLink"].as_str() {
+                Some(next) if !next.is_empty() => {
+                    self.same_origin(next)?;
+                    url = next.to_owned();
+                }
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
     /// PUT `body` at `id` and wait for the operation; gives the resource as it ended.
     pub async fn put(&self, id: &str, api_version: &str, body: &Value) -> Result<Value, ArmError> {
         let url = self.url(id, api_version);
@@ -322,6 +340,11 @@ impl Arm {
             let (retry, wait) = match &outcome {
                 Ok(a) if a.status == 429 => (true, a.retry_after),
                 Ok(a) if a.status >= 500 && idempotent => (true, a.retry_after),
+                // The Network provider refuses a NIC update while another runs on it; ARM
+                // documents both codes as "retry later".
+                Ok(a) if a.status == 409 && idempotent && retryable_conflict(&a.body) => {
+                    (true, a.retry_after)
+                }
                 Err(e) if e.status == 0 && idempotent => (true, None),
                 _ => (false, None),
             };
@@ -370,14 +393,26 @@ impl Arm {
         };
         let async_operation = header("azure-asyncoperation");
         let location = header("location");
+        // At least a second: `Retry-After: 0` must not turn a wait into a busy loop.
         let retry_after = header("retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response.text().await.unwrap_or_default();
+            .map(|s| Duration::from_secs(s.max(1)));
+        let text = response.text().await.map_err(|e| {
+            ArmError::transport(format!("{url}: the answer's body could not be read: {e}"))
+        })?;
         let body = if text.trim().is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
+            match serde_json::from_str(&text) {
+                Ok(v) => v,
+                // A success ARM answers in JSON; anything else was cut off or not from ARM.
+                Err(e) if status < 400 => {
+                    return Err(ArmError::transport(format!(
+                        "{url} answered {status} with a body that is not JSON ({e})"
+                    )));
+                }
+                Err(_) => Value::String(text),
+            }
         };
         tracing::debug!(%method, url = %url, status, "ARM answered");
         Ok(Answer {
@@ -388,6 +423,13 @@ impl Arm {
             body,
         })
     }
+}
+
+fn retryable_conflict(body: &Value) -> bool {
+    matches!(
+        body["error"]["code"].as_str(),
+        Some("AnotherOperationInProgress" | "RetryableError")
+    )
 }
 
 fn provisioning_state(body: &Value) -> Option<&str> {

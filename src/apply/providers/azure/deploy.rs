@@ -24,6 +24,9 @@ impl AzureProvider {
             .get(&ids.deployment, api::RESOURCES)
             .await
             .map_err(arm_error("read the deployment"))?;
+        if let Some(found) = &existing {
+            self.adoptable(found, cx)?;
+        }
         match existing.as_ref().and_then(provisioning_state) {
             Some("Succeeded") => {
                 // A resumed apply finds the deployment its predecessor finished.
@@ -42,6 +45,41 @@ impl AzureProvider {
         }
         let deployment = self.wait_deployment().await?;
         Ok(outputs(&deployment))
+    }
+
+    /// A deployment of this name is taken as this run's only when this plan's journal started
+    /// it and it was made from this run's snapshot and restore point: the name alone could be
+    /// the old deployment's, or a rolled-back attempt's built from older data.
+    fn adoptable(&self, found: &Value, cx: &StepContext) -> Result<(), String> {
+        let name = self.deployment_name();
+        let ours = cx
+            .earlier_notes
+            .iter()
+            .any(|n| n["deployment"].as_str().is_some());
+        if !ours {
+            return Err(format!(
+                "a deployment named {name} already exists in the new resource group, and this \
+                 plan's journal did not start it (it may be the old deployment's, or a \
+                 rolled-back attempt's); delete it or give the plan another name"
+            ));
+        }
+        let sent = &found["properties"]["parameters"];
+        for (parameter, step, key) in [
+            ("dataSnapshotId", "snapshot-data", "snapshot"),
+            ("restorePointInTime", "snapshot-database", "restore_point"),
+        ] {
+            let now = cx.output(step).and_then(|o| o[key].as_str());
+            let then = sent[parameter]["value"].as_str();
+            if let (Some(now), Some(then)) = (now, then)
+                && now != then
+            {
+                return Err(format!(
+                    "deployment {name} was made with {parameter} {then}, not this run's {now}; \
+                     delete it (its resources hold older data) or give the plan another name"
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn start_deployment(&self, cx: &StepContext) -> Result<(), String> {
@@ -198,7 +236,7 @@ impl AzureProvider {
                 .map_err(arm_error("read the deployment"))?;
             let operations = self
                 .arm
-                .read(
+                .list(
                     &format!(
                         "{}/deployments/{}/operations",
                         ids.new_group,
@@ -208,8 +246,6 @@ impl AzureProvider {
                 )
                 .await
                 .map_err(arm_error("list the deployment's operations"))?;
-            let operations: Vec<Value> =
-                operations["value"].as_array().cloned().unwrap_or_default();
             for op in &operations {
                 let line = operation_line(op);
                 if seen.insert(line.clone()) {

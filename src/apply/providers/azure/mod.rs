@@ -177,7 +177,8 @@ struct Ids {
     public_ip: Option<String>,
     new_group: String,
     deployment: String,
-    /// Snapshots live in the new deployment's resource group (the old one is never written).
+    /// Snapshots go to the new deployment's resource group (the old one's unless
+    /// `to.azure.resource_group` says); the old resources themselves are never written.
     snapshot_prefix: String,
 }
 

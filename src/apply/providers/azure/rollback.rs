@@ -28,7 +28,7 @@ impl AzureProvider {
             .ok_or("the journal has no new VM (deploy's vmId output)")?;
         let old_nic = self.nic_of(&ids.vm).await?;
         let new_nic = self.nic_of(new_vm).await?;
-        self.attach(&address, &new_nic, &old_nic, "rollback")
+        self.attach(&address, &new_nic, &old_nic, "rollback", false)
             .await?;
         Ok(json!({ "public_ip": address, "nic": old_nic }))
     }
@@ -57,6 +57,16 @@ impl AzureProvider {
             .flatten()
             .filter_map(|r| r["id"].as_str().map(str::to_owned))
             .collect();
+        // Never the old deployment's own resources, whatever the deployment lists.
+        let old_nic = self.nic_of(&ids.vm).await.unwrap_or_default();
+        let protected: Vec<&str> = [
+            Some(ids.vm.as_str()),
+            Some(old_nic.as_str()),
+            ids.public_ip.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut deleted = Vec::new();
         for kind in DELETED_TYPES {
             let marker = format!("/providers/{kind}/");
@@ -64,10 +74,21 @@ impl AzureProvider {
                 let of_kind = id
                     .to_ascii_lowercase()
                     .contains(&marker.to_ascii_lowercase());
-                // The old address may sit on the new NIC if move-back did not run.
-                let old_address = ids.public_ip.as_deref().is_some_and(|ip| same_id(ip, id));
-                if !of_kind || old_address {
+                if !of_kind || protected.iter().any(|p| same_id(p, id)) {
                     continue;
+                }
+                if kind.ends_with("networkInterfaces")
+                    && let Some(address) = ids.public_ip.as_deref()
+                    && let Ok(nic) = self.arm.read(id, api::NETWORK).await
+                    && nic
+                        .to_string()
+                        .to_ascii_lowercase()
+                        .contains(&address.to_ascii_lowercase())
+                {
+                    return Err(format!(
+                        "{id} still holds the old public IP {address}; move it back first \
+                         (cloverlift rollback without --delete-new), then delete"
+                    ));
                 }
                 self.arm
                     .delete(id, api_version(kind))

@@ -28,6 +28,7 @@ impl AzureProvider {
             "location": from.location.as_str(),
             "properties": self.run_command_properties(action)?,
         });
+        self.wait_for_earlier_run(&id, kind).await?;
         let put = self.arm.put(&id, api::COMPUTE, &body).await;
         let view = self
             .arm
@@ -55,6 +56,37 @@ impl AzureProvider {
         }
         self.progress(kind.id(), format!("war-upgrade.sh {action}: exit code 0"));
         Ok(json!({ "action": action, "exit_code": exit_code, "output": output }))
+    }
+
+    /// A resumed run may find the command of an interrupted one still executing: Azure takes
+    /// no update of a run command while it runs, so wait for it to end first.
+    async fn wait_for_earlier_run(&self, id: &str, kind: StepKind) -> Result<(), String> {
+        let view = format!("{id}?$expand=instanceView");
+        let started = std::time::Instant::now();
+        while let Some(found) = self
+            .arm
+            .get(&view, api::COMPUTE)
+            .await
+            .map_err(arm_error("read the run command"))?
+        {
+            let state = found["properties"]["instanceView"]["executionState"]
+                .as_str()
+                .unwrap_or("Unknown");
+            if !matches!(state, "Pending" | "Running") {
+                break;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(3600) {
+                return Err(format!(
+                    "{id} of an earlier run is still {state} after an hour"
+                ));
+            }
+            self.progress(
+                kind.id(),
+                format!("an earlier run of the command is {state}; waiting"),
+            );
+            tokio::time::sleep(self.poll).await;
+        }
+        Ok(())
     }
 
     /// The rendered run command's properties, with this action's parameter values: the
