@@ -620,6 +620,52 @@ fn a_fleet_renders_each_spec_as_it_would_alone() {
     assert!(!bad.exists(), "nothing written");
 }
 
+/// `plan` with several specs prints each plan exactly as alone, in the order given (JSON: a
+/// stream of documents); one invalid spec prints no plan at all.
+#[test]
+fn a_fleet_plans_each_spec_as_it_would_alone() {
+    let specs = [
+        "plans/aws-prod.yaml",
+        "plans/azure-prod.yaml",
+        "plans/gcp-prod.yaml",
+    ];
+    for format in ["json", "text", "dot"] {
+        let mut args = vec!["plan"];
+        args.extend(specs);
+        args.extend(["--format", format]);
+        let fleet = run(&args, None);
+        assert_eq!(fleet.code, 0, "{}", fleet.stderr);
+        let alone: String = specs
+            .iter()
+            .map(|s| run(&["plan", s, "--format", format], None).stdout)
+            .collect();
+        assert_eq!(fleet.stdout, alone, "--format {format}");
+    }
+    let stream = run(
+        &[
+            "plan",
+            "plans/aws-prod.yaml",
+            "plans/azure-prod.yaml",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let plans: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stream.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("a JSON stream");
+    assert_eq!(plans.len(), 2);
+
+    let out = run(
+        &["plan", "plans/aws-prod.yaml", "tests/invalid/cycle.yaml"],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("spec::cycle"));
+    assert!(out.stdout.is_empty(), "no plan printed: {}", out.stdout);
+}
+
 /// `render --clean` and the stale-file check know a name only if it is in `RENDERED_NAMES`:
 /// every file any example renders, in any format, must be there.
 #[test]

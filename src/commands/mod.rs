@@ -88,6 +88,27 @@ pub(crate) fn stdin_at_most_once(files: &[std::path::PathBuf], io: &mut Io) -> R
     Ok(())
 }
 
+/// Loads, validates and compiles every spec, reporting every problem of every file; the
+/// worst exit code when any fails (nothing is produced for a fleet with an invalid member).
+pub(crate) fn load_all_checked(
+    files: &[std::path::PathBuf],
+    io: &mut Io,
+) -> Result<Vec<(crate::spec::load::ValidSpec, crate::plan::Plan)>, u8> {
+    stdin_at_most_once(files, io)?;
+    let mut checked = Vec::with_capacity(files.len());
+    let mut worst = exit::OK;
+    for path in files {
+        match load_checked(path, io) {
+            Ok(c) => checked.push(c),
+            Err(code) => worst = worst.max(code),
+        }
+    }
+    if worst != exit::OK {
+        return Err(worst);
+    }
+    Ok(checked)
+}
+
 /// Reads, validates and compiles one spec; on failure prints why and returns the exit code
 /// (1 for an invalid spec, 2 for an unreadable file).
 pub(crate) fn load_checked(

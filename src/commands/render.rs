@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Io, exit, load_checked, report_io};
+use super::{Io, exit, report_io};
 use crate::plan::Plan;
 use crate::render::{self, TemplateSource};
 use crate::spec::load::ValidSpec;
@@ -85,18 +85,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
 /// Loads, validates and compiles every spec, reporting every problem of every file, and refuses
 /// two specs with one name (they would write into the same directory).
 fn load_all(files: &[PathBuf], io: &mut Io) -> Result<Vec<(ValidSpec, Plan)>, u8> {
-    super::stdin_at_most_once(files, io)?;
-    let mut checked = Vec::with_capacity(files.len());
-    let mut worst = exit::OK;
-    for path in files {
-        match load_checked(path, io) {
-            Ok(c) => checked.push(c),
-            Err(code) => worst = worst.max(code),
-        }
-    }
-    if worst != exit::OK {
-        return Err(worst);
-    }
+    let checked = super::load_all_checked(files, io)?;
     let mut seen: BTreeMap<&str, &PathBuf> = BTreeMap::new();
     for ((valid, _), path) in checked.iter().zip(files) {
         if let Some(first) = seen.insert(valid.spec.name.as_str(), path) {
