@@ -40,6 +40,35 @@ pub fn parse_utc(v: &str) -> Option<f64> {
     Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s) as f64 + frac)
 }
 
+/// Seconds since the Unix epoch of an HTTP `Date` header (RFC 9110's IMF-fixdate,
+/// `Wed, 02 Dec 2026 05:16:08 GMT`), or `None` for any other form.
+pub fn parse_http_date(v: &str) -> Option<f64> {
+    let rest = v.trim().split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let time = parts.next()?;
+    if parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    parse_utc(&format!("{year:04}-{month:02}-{day:02}T{time}Z"))
+}
+
 /// `2026-11-25T23:58:01.123Z` for a Unix time in seconds (millisecond precision).
 pub fn format_utc(secs: f64) -> String {
     let millis = (secs * 1000.0).round() as i64;
@@ -83,6 +112,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_read_as_utc() {
+        assert_eq!(
+            parse_http_date("Wed, 02 Dec 2026 05:16:08 GMT"),
+            parse_utc("2026-12-02T05:16:08Z")
+        );
+        assert_eq!(parse_http_date("Wed, 02 Dec 2026 05:16:08 CET"), None);
+        assert_eq!(parse_http_date("2026-12-02T05:16:08Z"), None);
+        assert_eq!(parse_http_date("Wed, 31 Feb 2026 05:16:08 GMT"), None);
+    }
 
     #[test]
     fn formats_and_parses_utc_instants() {

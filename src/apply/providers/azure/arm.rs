@@ -88,6 +88,8 @@ struct Answer {
     async_operation: Option<String>,
     location: Option<String>,
     retry_after: Option<Duration>,
+    /// ARM's clock: the `Date` header, in Unix seconds (whole seconds).
+    date: Option<f64>,
     body: Value,
 }
 
@@ -133,6 +135,18 @@ impl Arm {
             Err(e) if e.status == 404 => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// GET `id`, which must exist, with the time on ARM's clock when it answered (from the
+    /// `Date` header: whole seconds, so the answer came at that second or within the next).
+    pub async fn read_dated(&self, id: &str, api_version: &str) -> Result<(Value, f64), ArmError> {
+        let answer = self
+            .send(Method::GET, &self.url(id, api_version), None)
+            .await?;
+        let date = answer
+            .date
+            .ok_or_else(|| ArmError::transport(format!("{id}: the answer has no Date header")))?;
+        Ok((answer.body, date))
     }
 
     /// GET `id`, which must exist.
@@ -391,6 +405,7 @@ impl Arm {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        let date = header("date").and_then(|d| crate::timestamp::parse_http_date(&d));
         let async_operation = header("azure-asyncoperation");
         let location = header("location");
         // At least a second: `Retry-After: 0` must not turn a wait into a busy loop.
@@ -420,6 +435,7 @@ impl Arm {
             async_operation,
             location,
             retry_after,
+            date,
             body,
         })
     }

@@ -14,29 +14,26 @@ use crate::apply::executor::StepContext;
 const LONG_WAIT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 impl AzureProvider {
-    /// Journals the restore point (now, after pause confirmed the pause and before resume) and
-    /// proves the source server can be restored to it.
+    /// Journals the restore point (on Azure's clock, after pause confirmed the pause and before
+    /// resume) and proves the source server can be restored to it.
     pub(super) async fn snapshot_database(&self, cx: &StepContext) -> Result<Value, String> {
         let ids = self.ids()?;
         let earlier = cx
             .earlier_notes
             .iter()
             .find_map(|n| n["restore_point"].as_str().map(str::to_owned));
-        let restore_point = match earlier {
+        let (server, restore_point) = match earlier {
             // A resumed run keeps the point its predecessor chose inside the pause window.
-            Some(point) => point,
-            None => {
-                // Millisecond precision: rounding down could fall before the pause.
-                let point = clock::rfc3339(clock::now_secs());
-                cx.note(json!({ "restore_point": point }))?;
-                point
+            Some(point) => {
+                let (server, _) = self.dated_server(&ids.postgres).await?;
+                (server, point)
             }
+            None => self.restore_point_in_pause(&ids.postgres, cx).await?,
         };
-        let server = self
-            .arm
-            .read(&ids.postgres, api::POSTGRES)
-            .await
-            .map_err(arm_error("PostgreSQL flexible server"))?;
+        let point = crate::timestamp::parse_utc(&restore_point).ok_or_else(|| {
+            format!("the journaled restore point {restore_point:?} is not a time")
+        })?;
+        self.wait_until_past(&ids.postgres, point).await?;
         // ARM writes `+00:00` where the journal writes `Z`.
         let parse = |t: &str| crate::timestamp::parse_utc(&t.replace("+00:00", "Z"));
         if let Some(earliest) = server["properties"]["backup"]["earliestRestoreDate"].as_str()
@@ -53,6 +50,45 @@ impl AzureProvider {
             "server": ids.postgres,
             "version": server["properties"]["version"],
         }))
+    }
+
+    /// The restore point on Azure's clock, not this machine's (a local clock that runs ahead
+    /// could put the point after resume, and the restored database would run the schedules
+    /// the old server runs again). ARM's `Date` has whole seconds: an answer dated D came at
+    /// D or within the next second, and pause had finished before the request, so D + 1 is
+    /// after the pause. The step then waits until ARM's clock is past D + 1, so resume, which
+    /// starts after this step, comes after the point.
+    async fn restore_point_in_pause(
+        &self,
+        server_id: &str,
+        cx: &StepContext,
+    ) -> Result<(Value, String), String> {
+        let (server, date) = self.dated_server(server_id).await?;
+        let text = clock::rfc3339(date + 1.0);
+        cx.note(json!({ "restore_point": text }))?;
+        Ok((server, text))
+    }
+
+    /// Waits until ARM's clock is surely past `point`: an answer dated `point + 1` or later.
+    async fn wait_until_past(&self, server_id: &str, point: f64) -> Result<(), String> {
+        let started = Instant::now();
+        loop {
+            let (_, now) = self.dated_server(server_id).await?;
+            if now >= point + 1.0 {
+                return Ok(());
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                return Err("Azure's clock did not pass the restore point within a minute".into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn dated_server(&self, id: &str) -> Result<(Value, f64), String> {
+        self.arm
+            .read_dated(id, api::POSTGRES)
+            .await
+            .map_err(arm_error("PostgreSQL flexible server"))
     }
 
     /// An incremental `Copy` snapshot of the old data disk in the new resource group, named
