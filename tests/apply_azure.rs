@@ -497,6 +497,23 @@ fn failed_snapshots_and_deployments_leave_the_old_server_resumed_and_untouched()
         "{}",
         out.stderr
     );
+    // The summary names what exists, in Azure's terms.
+    assert!(
+        out.stderr.contains("managed disk snapshot /subscriptions/"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the database restore point 20"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the new deployment failed-db"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("aws "), "{}", out.stderr);
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
     assert_eq!(
         primary_ip(&w.resource(&old_nic()))

@@ -17,11 +17,13 @@ pub struct Changes {
     pub still_paused: BTreeSet<String>,
     /// Whether pause ever disabled anything.
     pub ever_paused: bool,
-    /// EBS snapshots started (by id).
+    /// Data disk snapshots started (EBS ids, Azure snapshot resource ids).
     pub volume_snapshots: BTreeSet<String>,
     /// RDS DB snapshots started (by identifier).
     pub db_snapshots: BTreeSet<String>,
-    /// Whether a change set or stack was created.
+    /// Database restore points journaled (Azure: the new server is restored to them).
+    pub restore_points: BTreeSet<String>,
+    /// Whether a change set, stack or ARM deployment was created.
     pub stack_created: bool,
     /// Whether the old address moved to the new server.
     pub address_moved: bool,
@@ -79,10 +81,15 @@ impl Changes {
                 if let Some(id) = data["snapshot"].as_str() {
                     self.db_snapshots.insert(id.to_owned());
                 }
+                if let Some(point) = data["restore_point"].as_str() {
+                    self.restore_points.insert(point.to_owned());
+                }
             }
             "deploy" => {
-                self.stack_created |=
-                    data.get("change_set").is_some() || data.get("StackId").is_some();
+                self.stack_created |= data.get("change_set").is_some()
+                    || data.get("StackId").is_some()
+                    || data.get("deployment").is_some()
+                    || data.get("deploymentId").is_some();
             }
             "move-address" => self.address_moved = true,
             "cutover" => {

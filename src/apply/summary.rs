@@ -29,7 +29,7 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, changes: &Changes, cx: &Con
     }
     let _ = writeln!(out, "  not run:  {}", list(&outcome.not_run));
     old_server(out, outcome, changes);
-    created(out, changes);
+    created(out, changes, cx);
     let _ = writeln!(out, "  journal:  {}", cx.journal);
     let _ = writeln!(out, "  to continue: {}", cx.resume_command);
     roll_back(out, changes, cx);
@@ -67,7 +67,7 @@ fn old_server(out: &mut dyn Write, outcome: &Outcome, changes: &Changes) {
     }
 }
 
-fn created(out: &mut dyn Write, changes: &Changes) {
+fn created(out: &mut dyn Write, changes: &Changes, cx: &Context) {
     let mut made: Vec<String> = Vec::new();
     made.extend(
         changes
@@ -75,14 +75,25 @@ fn created(out: &mut dyn Write, changes: &Changes) {
             .iter()
             .map(|s| format!("RDS snapshot {s}")),
     );
+    made.extend(changes.volume_snapshots.iter().map(|s| {
+        if s.starts_with("/subscriptions/") {
+            format!("managed disk snapshot {s}")
+        } else {
+            format!("EBS snapshot {s}")
+        }
+    }));
     made.extend(
         changes
-            .volume_snapshots
+            .restore_points
             .iter()
-            .map(|s| format!("EBS snapshot {s}")),
+            .map(|p| format!("the database restore point {p} (journaled; nothing to delete)")),
     );
     if changes.stack_created {
-        made.push("the new stack".into());
+        made.push(if cx.region.is_some() {
+            "the new stack".into()
+        } else {
+            format!("the new deployment {}", cx.plan)
+        });
     }
     if changes.address_moved {
         made.push("the old address moved to the new server".into());
@@ -104,10 +115,16 @@ fn roll_back(out: &mut dyn Write, changes: &Changes, cx: &Context) {
             "  to move the address back: aws ec2 associate-address --allocation-id {allocation} --instance-id {instance} --allow-reassociation{region}"
         );
     }
-    if changes.stack_created {
+    if changes.stack_created && cx.region.is_some() {
         let _ = writeln!(
             out,
             "  to roll back: aws cloudformation delete-stack --stack-name {}{region} (the old deployment is unchanged; the new database and volume leave final snapshots)",
+            cx.plan
+        );
+    } else if changes.stack_created {
+        let _ = writeln!(
+            out,
+            "  to roll back: delete the resources of deployment {} (listed by `az deployment group show`; the old deployment is unchanged, and `--resume` redeploys it instead)",
             cx.plan
         );
     } else if !changes.db_snapshots.is_empty() || !changes.volume_snapshots.is_empty() {
