@@ -187,20 +187,12 @@ impl World {
             .rollback_command(spec, extra)
             .output()
             .expect("rollback");
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::Output::from(out)
     }
 
     fn apply(&self, spec: &Path, extra: &[&str]) -> common::Output {
         let out = self.apply_command(spec, extra).output().expect("apply");
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::Output::from(out)
     }
 
     fn inspect(&self) -> Value {
@@ -1146,11 +1138,7 @@ fn preflight_reports_every_missing_secret_in_one_run_even_for_a_dry_run() {
             .env_remove("CLOVER_PASSWORD")
             .output()
             .expect("apply");
-        let out = common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
+        let out = common::Output::from(out);
         assert_stopped_before_any_change(&w, "no-secrets", &before, &out);
         let found = problems(&out);
         assert!(
@@ -1182,11 +1170,7 @@ fn preflight_proves_the_old_servers_credentials_and_address() {
         .env("CLOVER_PASSWORD", "not-the-password")
         .output()
         .expect("apply");
-    let out = common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let out = common::Output::from(out);
     assert_stopped_before_any_change(&w, "wrong-password", &before, &out);
     assert!(
         problems(&out).iter().any(
@@ -1227,11 +1211,7 @@ fn preflight_proves_the_credentials_and_every_named_resource() {
         .apply_command_at(&format!("http://127.0.0.1:{port}"), &spec, &["--yes"])
         .output()
         .expect("apply");
-    let out = common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let out = common::Output::from(out);
     assert_stopped_before_any_change(&w, "no-aws", &before, &out);
     assert!(
         problems(&out)
@@ -1482,22 +1462,10 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
         let spec = w.spec(&name, |t| {
             t.replace("  move_address: true\n", "  move_address: false\n")
         });
-        let mut child = w
-            .apply_command(&spec, &["--yes", "--format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("apply");
-        let stdout = child.stdout.take().expect("stdout");
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let event: Value = serde_json::from_str(&line).unwrap_or_default();
-            if event["event"] == "finished" && event["step"] == *kill_after {
-                let _ = child.kill();
-                break;
-            }
-        }
-        let _ = child.wait();
+        doubles::kill_after_step(
+            w.apply_command(&spec, &["--yes", "--format", "json"]),
+            kill_after,
+        );
         let out = w.apply(&spec, &["--yes", "--resume"]);
         assert_eq!(
             out.code, 0,

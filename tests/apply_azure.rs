@@ -9,7 +9,6 @@
 mod common;
 mod doubles;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -115,11 +114,7 @@ impl World {
 
     fn run(&self, verb: &str, spec: &Path, extra: &[&str]) -> common::Output {
         let out = self.command(verb, spec, extra).output().expect(verb);
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::Output::from(out)
     }
 
     fn arm(&self) -> Value {
@@ -183,18 +178,9 @@ fn after_cutover() -> Value {
 
 /// `METHOD path` of the ARM requests that change something.
 fn writes(arm: &Value) -> Vec<String> {
-    arm["requests"]
-        .as_array()
+    doubles::request_lines(arm)
         .into_iter()
-        .flatten()
-        .filter(|r| r["method"] != "GET")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or_default(),
-                r["path"].as_str().unwrap_or_default()
-            )
-        })
+        .filter(|r| !r.starts_with("GET "))
         .collect()
 }
 
@@ -238,11 +224,7 @@ fn apply_upgrades_the_arm_backed_example_end_to_end() {
         .env("RUST_LOG", "trace")
         .output()
         .expect("apply");
-    let dry = common::Output {
-        code: dry.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&dry.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&dry.stderr).into_owned(),
-    };
+    let dry = common::Output::from(dry);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(dry.stderr.contains("ARM answered"), "trace logging is on");
     for secret in ["token-for-tests", "s3cret-pw", "CLOVERDX-LICENSE-7"] {
@@ -647,22 +629,10 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
         doubles::configure(w.new_port, &serde_json::from_str(NEW_ITEMS).expect("items"));
         let name = format!("kill-{i}");
         let spec = w.spec(&name, false);
-        let mut child = w
-            .command("apply", &spec, &["--yes", "--format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("apply");
-        let stdout = child.stdout.take().expect("stdout");
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let event: Value = serde_json::from_str(&line).unwrap_or_default();
-            if event["event"] == "finished" && event["step"] == *kill_after {
-                let _ = child.kill();
-                break;
-            }
-        }
-        let _ = child.wait();
+        doubles::kill_after_step(
+            w.command("apply", &spec, &["--yes", "--format", "json"]),
+            kill_after,
+        );
         let out = w.run("apply", &spec, &["--yes", "--resume"]);
         assert_eq!(
             out.code, 0,
@@ -807,11 +777,7 @@ impl World {
             .command_without_new_server("apply", spec, extra)
             .output()
             .expect("apply");
-        common::Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::Output::from(out)
     }
 }
 

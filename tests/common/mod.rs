@@ -30,11 +30,19 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
         // The child may stop reading early (size cap); a broken pipe is expected then.
         let _ = pipe.write_all(bytes);
     }
-    let out = child.wait_with_output().expect("wait for cloverlift");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    child
+        .wait_with_output()
+        .expect("wait for cloverlift")
+        .into()
+}
+
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 

@@ -86,7 +86,12 @@ pub fn configure(port: u16, settings: &Value) {
 
 /// `METHOD path` of every request a double received, in order.
 pub fn requests(port: u16) -> Vec<String> {
-    state(port)["requests"]
+    request_lines(&state(port))
+}
+
+/// `METHOD path` of every request in a double's state, in order.
+pub fn request_lines(state: &Value) -> Vec<String> {
+    state["requests"]
         .as_array()
         .into_iter()
         .flatten()
@@ -98,6 +103,26 @@ pub fn requests(port: u16) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Runs `apply` (`--format json`) and SIGKILLs it as soon as it reports `step` finished,
+/// as a crash at that step boundary would leave it.
+pub fn kill_after_step(mut apply: Command, step: &str) {
+    let mut child = apply
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("apply");
+    let stdout = child.stdout.take().expect("stdout");
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["event"] == "finished" && event["step"] == step {
+            let _ = child.kill();
+            break;
+        }
+    }
+    let _ = child.wait();
 }
 
 /// From the two CloverDX doubles' timelines: at no instant is one schedule or listener

@@ -285,36 +285,38 @@ impl Arm {
 
     /// Polls an `Azure-AsyncOperation` status resource until it is terminal.
     async fn wait_status(&self, url: &str, first: Option<Duration>) -> Result<Value, ArmError> {
-        self.same_origin(url)?;
-        let started = Instant::now();
-        let mut wait = first.unwrap_or(self.poll);
-        loop {
-            tokio::time::sleep(wait.min(MAX_BACKOFF)).await;
-            let answer = self.send(Method::GET, url, None).await?;
-            match answer.body["status"].as_str() {
-                Some("Succeeded") => return Ok(answer.body),
-                Some("Failed" | "Canceled") => {
-                    return Err(ArmError::from_body(200, &answer.body));
-                }
-                _ => {}
-            }
-            if started.elapsed() > LONG_WAIT {
-                return Err(timeout(url));
-            }
-            wait = answer.retry_after.unwrap_or(self.poll);
-        }
+        self.poll_until(url, first, |answer| match answer.body["status"].as_str() {
+            Some("Succeeded") => Some(Ok(answer.body.clone())),
+            Some("Failed" | "Canceled") => Some(Err(ArmError::from_body(200, &answer.body))),
+            _ => None,
+        })
+        .await
     }
 
     /// Polls a `Location` URL: 202 while the operation runs, then its result.
     async fn wait_location(&self, url: &str, first: Option<Duration>) -> Result<Value, ArmError> {
+        self.poll_until(url, first, |answer| {
+            (answer.status != 202).then(|| Ok(answer.body.clone()))
+        })
+        .await
+    }
+
+    /// GETs `url` (on the endpoint's origin) after each wait, `Retry-After` or the poll
+    /// interval, until `done` gives the outcome or the long wait runs out.
+    async fn poll_until(
+        &self,
+        url: &str,
+        first: Option<Duration>,
+        done: impl Fn(&Answer) -> Option<Result<Value, ArmError>>,
+    ) -> Result<Value, ArmError> {
         self.same_origin(url)?;
         let started = Instant::now();
         let mut wait = first.unwrap_or(self.poll);
         loop {
             tokio::time::sleep(wait.min(MAX_BACKOFF)).await;
             let answer = self.send(Method::GET, url, None).await?;
-            if answer.status != 202 {
-                return Ok(answer.body);
+            if let Some(outcome) = done(&answer) {
+                return outcome;
             }
             if started.elapsed() > LONG_WAIT {
                 return Err(timeout(url));
