@@ -23,6 +23,8 @@ pub struct Changes {
     pub db_snapshots: BTreeSet<String>,
     /// Database restore points journaled (Azure: the new server is restored to them).
     pub restore_points: BTreeSet<String>,
+    /// Cloud SQL backup runs taken (Google Cloud), by id.
+    pub backups: BTreeSet<String>,
     /// Whether a change set, stack or ARM deployment was created.
     pub stack_created: bool,
     /// Whether the old address moved to the new server.
@@ -83,6 +85,9 @@ impl Changes {
                 }
                 if let Some(point) = data["restore_point"].as_str() {
                     self.restore_points.insert(point.to_owned());
+                }
+                if let Some(id) = data["backup_id"].as_str() {
+                    self.backups.insert(id.to_owned());
                 }
             }
             "deploy" => {

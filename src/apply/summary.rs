@@ -19,6 +19,8 @@ pub struct Context<'a> {
     /// The old server's instance and Elastic IP allocation, to move the address back.
     pub old_instance: Option<&'a str>,
     pub allocation: Option<&'a str>,
+    /// The Google Cloud project and region, when the plan runs there.
+    pub gcp: Option<(&'a str, &'a str)>,
 }
 
 pub fn write(out: &mut dyn Write, outcome: &Outcome, changes: &Changes, cx: &Context) {
@@ -78,6 +80,8 @@ fn created(out: &mut dyn Write, changes: &Changes, cx: &Context) {
     made.extend(changes.volume_snapshots.iter().map(|s| {
         if s.starts_with("/subscriptions/") {
             format!("managed disk snapshot {s}")
+        } else if cx.gcp.is_some() {
+            format!("Compute Engine snapshot {s}")
         } else {
             format!("EBS snapshot {s}")
         }
@@ -87,6 +91,12 @@ fn created(out: &mut dyn Write, changes: &Changes, cx: &Context) {
             .restore_points
             .iter()
             .map(|p| format!("the database restore point {p} (journaled; nothing to delete)")),
+    );
+    made.extend(
+        changes
+            .backups
+            .iter()
+            .map(|b| format!("Cloud SQL backup {b}")),
     );
     if changes.stack_created {
         made.push(if cx.region.is_some() {
@@ -121,13 +131,24 @@ fn roll_back(out: &mut dyn Write, changes: &Changes, cx: &Context) {
             "  to roll back: aws cloudformation delete-stack --stack-name {}{region} (the old deployment is unchanged; the new database and volume leave final snapshots)",
             cx.plan
         );
+    } else if changes.stack_created
+        && let Some((project, region)) = cx.gcp
+    {
+        let _ = writeln!(
+            out,
+            "  to roll back: `cloverlift rollback` (the address home, the new VM stopped; `--delete-new` deletes the VM, its address and firewall rules), or gcloud infra-manager deployments delete projects/{project}/locations/{region}/deployments/{} --delete-policy=abandon then delete its resources (the old deployment is unchanged, and `--resume` redeploys it instead)",
+            cx.plan
+        );
     } else if changes.stack_created {
         let _ = writeln!(
             out,
             "  to roll back: delete the resources of deployment {} (listed by `az deployment group show`; the old deployment is unchanged, and `--resume` redeploys it instead)",
             cx.plan
         );
-    } else if !changes.db_snapshots.is_empty() || !changes.volume_snapshots.is_empty() {
+    } else if !changes.db_snapshots.is_empty()
+        || !changes.volume_snapshots.is_empty()
+        || !changes.backups.is_empty()
+    {
         let _ = writeln!(
             out,
             "  nothing was deployed; the snapshots above are kept for a resumed run"
@@ -171,6 +192,7 @@ mod tests {
             region: Some("eu-west-1"),
             old_instance: Some("i-0123456789abcdef0"),
             allocation: Some("eipalloc-0123456789abcdef0"),
+            gcp: None,
         };
         write(&mut out, outcome, changes, &cx);
         String::from_utf8(out).expect("text")

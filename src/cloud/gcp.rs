@@ -185,6 +185,52 @@ pub fn secret_version(v: &str) -> Check {
     Ok(())
 }
 
+/// A service account email: `NAME@PROJECT.iam.gserviceaccount.com` (user-managed), or one of
+/// Google's own domains (`…@developer.gserviceaccount.com`, `…@cloudservices.gserviceaccount.com`).
+pub fn service_account(v: &str) -> Check {
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            (6..=30).contains(&local.len())
+                && local.starts_with(|c: char| c.is_ascii_lowercase())
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && domain.ends_with(".gserviceaccount.com")
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        }
+        None => false,
+    };
+    if !ok {
+        return problem(
+            "not a service account email",
+            "use the service account's email, e.g. `infra-manager@PROJECT.iam.gserviceaccount.com`",
+        );
+    }
+    Ok(())
+}
+
+/// A Cloud Storage bucket name without dots: 3–63 lowercase letters, digits, `-` and `_`,
+/// starting and ending with a letter or digit (dotted names need domain verification, which
+/// a tool-owned bucket has no use for).
+pub fn bucket(v: &str) -> Check {
+    let edge = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let ok = (3..=63).contains(&v.len())
+        && v.starts_with(edge)
+        && v.ends_with(edge)
+        && v.chars().all(|c| edge(c) || c == '-' || c == '_')
+        && !v.starts_with("goog");
+    if !ok {
+        return problem(
+            "not a Cloud Storage bucket name",
+            "bucket names are 3–63 lowercase letters, digits, `-` and `_`, start and end with a \
+             letter or digit, and do not start with `goog`",
+        );
+    }
+    Ok(())
+}
+
 /// Label keys: 1–63 lowercase letters, digits, `_` and `-`, starting with a letter
 /// (Resource Manager docs, "Labels").
 pub fn label_key(v: &str) -> Check {

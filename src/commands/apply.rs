@@ -192,16 +192,17 @@ pub(super) fn confirm(yes: bool, what: &str, question: &str, io: &mut Io) -> Res
     }
 }
 
-/// This build drives AWS (architecture) and Azure (architecture and war).
+/// This build drives AWS (architecture), Azure (architecture and war) and Google Cloud
+/// (architecture).
 pub(super) fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
     if crate::apply::drives(spec) {
         return Ok(());
     }
     let _ = writeln!(
         io.err,
-        "error[apply::unsupported]: apply drives AWS (architecture strategy) and Azure (both \
-         strategies) in this build; for this spec, run `cloverlift render` and deploy the files \
-         with your cloud's tools"
+        "error[apply::unsupported]: apply drives AWS and Google Cloud (architecture strategy) and \
+         Azure (both strategies) in this build; for this spec, run `cloverlift render` and deploy \
+         the files with your cloud's tools"
     );
     Err(exit::USAGE)
 }
@@ -434,6 +435,12 @@ impl Run<'_> {
             region: from.map(|f| f.region.as_str()),
             old_instance: from.map(|f| f.instance_id.as_str()),
             allocation: from.and_then(|f| f.elastic_ip.as_ref()).map(|a| a.as_str()),
+            gcp: self
+                .spec
+                .from
+                .gcp
+                .as_ref()
+                .map(|g| (g.project.as_str(), g.region.as_str())),
         };
         summary::write(io.err, outcome, &changes, &cx);
     }

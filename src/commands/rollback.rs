@@ -182,7 +182,9 @@ async fn servers(
     let new_url = args
         .new_server_url
         .clone()
-        .or_else(|| undo.deploy["ServerUrl"].as_str().map(str::to_owned));
+        .or_else(|| undo.deploy["ServerUrl"].as_str().map(str::to_owned))
+        // Azure and Google Cloud deploy steps record it as `serverUrl`.
+        .or_else(|| undo.deploy["serverUrl"].as_str().map(str::to_owned));
     let Some(new_url) = new_url else {
         let _ = writeln!(
             io.err,

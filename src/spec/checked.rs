@@ -221,6 +221,10 @@ checked_strings! {
     SqlTier: "gcp.sql_tier", Id, "Cloud SQL tier", gcp::sql_tier;
     /// Secret Manager version, `projects/P/secrets/S/versions/V`.
     GcpSecretVersion: "gcp.secret_version", Id, "Secret Manager version", gcp::secret_version;
+    /// Service account email, `NAME@PROJECT.iam.gserviceaccount.com`.
+    GcpServiceAccount: "gcp.service_account", Id, "service account email", gcp::service_account;
+    /// Cloud Storage bucket name.
+    GcpBucket: "gcp.bucket", Id, "Cloud Storage bucket name", gcp::bucket;
 }
 
 /// A step or hook name in `after`/`before`. Built-in step ids use hyphens; the spec's own keys

@@ -326,6 +326,14 @@ pub struct ToGcp {
     /// Labels applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The service account Infrastructure Manager runs Terraform as when `apply` deploys
+    /// `main.tf.json` (it needs the roles that create the new resources). Only `apply` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<GcpServiceAccount>,
+    /// The Cloud Storage bucket `apply` uploads the blueprint (`main.tf.json`) to, under
+    /// `cloverlift/PLAN/`; default `PROJECT-cloverlift`. It must exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint_bucket: Option<GcpBucket>,
 }
 
 /// The new clover.war: from a URL or a local file, with its digest.

@@ -7,11 +7,13 @@
 pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 
-#[cfg(any(feature = "aws", feature = "azure"))]
+#[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
 pub use self::select::{Inputs, for_spec};
 
-#[cfg(any(feature = "aws", feature = "azure"))]
+#[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
 mod select {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
@@ -79,6 +81,22 @@ mod select {
                 )?;
                 Ok(Arc::new(provider))
             }
+            #[cfg(feature = "gcp")]
+            Cloud::Gcp => {
+                let blueprint = inputs.file("main.tf.json", "");
+                let provider = super::gcp::GcpProvider::new(
+                    spec,
+                    super::gcp::Options {
+                        endpoint_url: inputs.endpoint_url,
+                        blueprint: &blueprint,
+                        events: inputs.events,
+                        poll: inputs.poll,
+                    },
+                )
+                .await?;
+                Ok(Arc::new(provider))
+            }
+            #[allow(unreachable_patterns)]
             other => Err(format!("apply does not drive {other:?} in this build")),
         }
     }

@@ -1,0 +1,219 @@
+//! The Google Cloud provider: a snapshot of the old data disk, an on-demand Cloud SQL backup
+//! of the system database taken inside the pause window, the rendered `main.tf.json` deployed
+//! by Infrastructure Manager (uploaded to Cloud Storage, previewed, then applied), the backup
+//! restored into the new Cloud SQL instance, and the old static address moved to the new VM.
+//! Every call goes through Google's official clients (`clients`) with Application Default
+//! Credentials; `--endpoint-url` points them all elsewhere (the double in the tests). The old
+//! deployment is only read, except its access config when `move-address` moves the address.
+
+mod address;
+pub mod clients;
+mod deploy;
+mod operations;
+mod preflight;
+mod restore;
+mod rollback;
+mod snapshots;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use self::clients::Clients;
+use crate::apply::events::{Event, Events};
+use crate::apply::executor::{StepContext, StepFuture};
+use crate::apply::preflight::PreflightFuture;
+use crate::apply::runner::Provider;
+use crate::plan::step::StepKind;
+use crate::render::gcp::{Names, data_snapshot_name};
+use crate::spec::model::{FromGcp, Spec, ToGcp};
+
+/// Everything the provider needs besides the spec.
+pub struct Options<'a> {
+    pub endpoint_url: Option<&'a str>,
+    /// The rendered `main.tf.json`, uploaded byte for byte.
+    pub blueprint: &'a str,
+    pub events: Arc<dyn Events>,
+    pub poll: Duration,
+}
+
+pub struct GcpProvider {
+    spec: Arc<Spec>,
+    clients: Clients,
+    blueprint: String,
+    names: Names,
+    events: Arc<dyn Events>,
+    poll: Duration,
+}
+
+impl GcpProvider {
+    pub async fn new(spec: Arc<Spec>, options: Options<'_>) -> Result<GcpProvider, String> {
+        if spec.from.gcp.is_none() {
+            return Err("the spec has no from.gcp block".into());
+        }
+        let clients = Clients::new(options.endpoint_url, options.poll).await?;
+        Ok(GcpProvider {
+            names: Names::of(&spec),
+            spec,
+            clients,
+            blueprint: options.blueprint.to_owned(),
+            events: options.events,
+            poll: options.poll,
+        })
+    }
+
+    fn from(&self) -> Result<&FromGcp, String> {
+        self.spec
+            .from
+            .gcp
+            .as_ref()
+            .ok_or_else(|| "the spec has no from.gcp block".into())
+    }
+
+    fn to(&self) -> Result<&ToGcp, String> {
+        self.spec
+            .to
+            .gcp
+            .as_ref()
+            .ok_or_else(|| "the spec has no to.gcp block".into())
+    }
+
+    fn project(&self) -> &str {
+        self.spec
+            .from
+            .gcp
+            .as_ref()
+            .map_or("", |f| f.project.as_str())
+    }
+
+    fn progress(&self, step: &str, message: impl Into<String>) {
+        self.events.emit(&Event::Progress {
+            step: step.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Waits for the Compute Engine operation a call started; its error becomes the step's.
+    async fn wait_compute(
+        &self,
+        started: google_cloud_compute_v1::Result<google_cloud_compute_v1::model::Operation>,
+        what: &str,
+    ) -> Result<(), String> {
+        operations::compute_call(&self.clients, self.project(), started, self.poll, what)
+            .await
+            .map(|_| ())
+    }
+
+    /// The data snapshot: the spec's, or the name render gave the one snapshot-data takes.
+    fn snapshot_name(&self) -> String {
+        data_snapshot_name(&self.spec)
+    }
+
+    /// Infrastructure Manager's location: the old deployment's region.
+    fn location(&self) -> String {
+        format!(
+            "projects/{}/locations/{}",
+            self.project(),
+            self.from().map_or("", |f| f.region.as_str())
+        )
+    }
+
+    /// The Infrastructure Manager deployment, named after the plan as every resource is.
+    fn deployment(&self) -> String {
+        format!("{}/deployments/{}", self.location(), self.spec.name)
+    }
+}
+
+impl Provider for GcpProvider {
+    fn describe(&self, kind: StepKind) -> Vec<String> {
+        let Ok(from) = self.from() else {
+            return Vec::new();
+        };
+        let p = self.project();
+        let zone = from.zone.as_str();
+        match kind {
+            StepKind::SnapshotDatabase => vec![format!(
+                "POST sqladmin projects/{p}/instances/{}/backupRuns (on demand), until SUCCESSFUL (the pause lasts until then)",
+                from.sql_instance
+            )],
+            StepKind::SnapshotData => vec![format!(
+                "POST compute projects/{p}/zones/{zone}/disks/{}/createSnapshot (name {}), its operation until DONE",
+                from.data_disk,
+                self.snapshot_name()
+            )],
+            StepKind::AwaitSnapshots => vec![format!(
+                "GET compute projects/{p}/global/snapshots/{} until READY; the backup run until SUCCESSFUL",
+                self.snapshot_name()
+            )],
+            StepKind::Deploy => deploy::describe(self),
+            StepKind::RestoreDatabase => vec![
+                format!(
+                    "POST sqladmin projects/{p}/instances/{}/restoreBackup (the backup of {}), its operation until DONE",
+                    self.names.database, from.sql_instance
+                ),
+                format!(
+                    "POST compute projects/{p}/zones/{zone}/instances/{}/setMetadata ({}=true: the boot guard starts CloverDX)",
+                    self.names.instance,
+                    crate::render::gcp::RESTORED_KEY
+                ),
+            ],
+            StepKind::MoveAddress => vec![
+                format!(
+                    "POST compute …/instances/{}/deleteAccessConfig (the access config holding {})",
+                    from.instance,
+                    from.address.as_ref().map_or("?", |a| a.as_str())
+                ),
+                format!(
+                    "POST compute …/instances/{}/deleteAccessConfig (its own address), then addAccessConfig (natIP: the moved address)",
+                    self.names.instance
+                ),
+                format!(
+                    "PATCH sqladmin projects/{p}/instances/{} (authorized networks follow the address)",
+                    self.names.database
+                ),
+                format!(
+                    "DELETE compute projects/{p}/regions/{}/addresses/{} (the new deployment's own address, released)",
+                    from.region, self.names.address
+                ),
+            ],
+            other => vec![format!("{other}: not a Google Cloud step")],
+        }
+    }
+
+    fn run(&self, kind: StepKind, cx: StepContext) -> StepFuture<'_> {
+        Box::pin(async move {
+            match kind {
+                StepKind::SnapshotDatabase => self.snapshot_database(&cx).await,
+                StepKind::SnapshotData => self.snapshot_data(&cx).await,
+                StepKind::AwaitSnapshots => self.await_snapshots(&cx).await,
+                StepKind::Deploy => self.deploy(&cx).await,
+                StepKind::RestoreDatabase => self.restore_database(&cx).await,
+                StepKind::MoveAddress => self.move_address(&cx).await,
+                other => Err(format!("step {other} has no Google Cloud implementation")),
+            }
+        })
+    }
+
+    fn preflight(&self) -> PreflightFuture<'_> {
+        Box::pin(self.preflight())
+    }
+
+    fn new_server_url(&self, cx: &StepContext) -> Option<String> {
+        cx.output("deploy")
+            .and_then(|o| o["serverUrl"].as_str())
+            .map(str::to_owned)
+    }
+
+    fn move_address_back<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(self.move_address_back(deploy))
+    }
+
+    fn stop_new<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(self.stop_new(deploy))
+    }
+
+    fn delete_new(&self) -> StepFuture<'_> {
+        Box::pin(self.delete_new())
+    }
+}

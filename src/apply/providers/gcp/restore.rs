@@ -1,0 +1,144 @@
+//! restore-database: the backup restored into the new deployment's Cloud SQL instance, then
+//! the instance metadata key the new VM's boot guard waits for before it starts CloverDX.
+//! The key is set by this step, not by Terraform (`main.tf.json` ignores changes to it), so a
+//! later Infrastructure Manager apply cannot start CloverDX on an empty database.
+
+use google_cloud_compute_v1::model::Metadata;
+use google_cloud_sql_v1::model::{InstancesRestoreBackupRequest, RestoreBackupContext};
+use serde_json::{Value, json};
+
+use super::GcpProvider;
+use super::clients::error;
+use super::operations;
+use super::snapshots::parse_backup_id;
+use crate::apply::executor::StepContext;
+use crate::render::gcp::RESTORED_KEY;
+
+impl GcpProvider {
+    pub(super) async fn restore_database(&self, cx: &StepContext) -> Result<Value, String> {
+        let from = self.from()?;
+        let source = from.sql_instance.as_str();
+        let target = self.names.database.as_str();
+        if source == target {
+            // Never restore over the old database, whatever the names say.
+            return Err(format!(
+                "the new Cloud SQL instance {target} is the old one; rename the plan"
+            ));
+        }
+        let backup = self.backup_to_restore(cx)?;
+        let noted = cx
+            .earlier_notes
+            .iter()
+            .rev()
+            .find_map(|n| n["restore_operation"].as_str().map(str::to_owned));
+        let finished = match noted {
+            // A resumed run waits for the restore it started; one that failed is started again.
+            Some(op) => {
+                operations::sql(&self.clients, self.project(), &op, self.poll, "the restore")
+                    .await
+                    .is_ok()
+            }
+            None => false,
+        };
+        if !finished {
+            let id = parse_backup_id(&backup)?;
+            let body = InstancesRestoreBackupRequest::new().set_restore_backup_context(
+                RestoreBackupContext::new()
+                    .set_backup_run_id(id)
+                    .set_instance_id(source)
+                    .set_project(self.project()),
+            );
+            let op = self
+                .clients
+                .sql_instances
+                .restore_backup()
+                .set_project(self.project())
+                .set_instance(target)
+                .set_body(body)
+                .send()
+                .await
+                .map_err(error(&format!(
+                    "sqladmin instances.restoreBackup of backup {backup} into {target}"
+                )))?;
+            cx.note(json!({ "restore_operation": op.name }))?;
+            self.progress(
+                "restore-database",
+                format!("restoring backup {backup} of {source} into {target}"),
+            );
+            operations::sql(
+                &self.clients,
+                self.project(),
+                &op.name,
+                self.poll,
+                &format!("restore backup {backup} into {target}"),
+            )
+            .await?;
+        }
+        self.mark_restored().await?;
+        Ok(json!({ "backup_id": backup, "instance": target, "source": source }))
+    }
+
+    /// The backup: the one snapshot-database took, or the spec's.
+    fn backup_to_restore(&self, cx: &StepContext) -> Result<String, String> {
+        if let Some(id) = cx
+            .output("snapshot-database")
+            .and_then(|o| o["backup_id"].as_str())
+        {
+            return Ok(id.to_owned());
+        }
+        self.spec
+            .snapshots
+            .as_ref()
+            .map(|s| s.database.clone())
+            .ok_or_else(|| "no backup to restore: snapshot-database left none".to_owned())
+    }
+
+    /// Sets `cloverlift-database-restored=true` on the new instance, keeping its other
+    /// metadata; the fingerprint makes a concurrent change fail instead of being overwritten.
+    async fn mark_restored(&self) -> Result<(), String> {
+        let zone = self.from()?.zone.as_str();
+        let name = self.names.instance.as_str();
+        let instance = self
+            .clients
+            .instances
+            .get()
+            .set_project(self.project())
+            .set_zone(zone)
+            .set_instance(name)
+            .send()
+            .await
+            .map_err(error(&format!("compute instances.get {name}")))?;
+        let view = serde_json::to_value(&instance).unwrap_or_default();
+        let metadata = &view["metadata"];
+        let mut items: Vec<Value> = metadata["items"].as_array().cloned().unwrap_or_default();
+        if items
+            .iter()
+            .any(|i| i["key"] == RESTORED_KEY && i["value"] == "true")
+        {
+            return Ok(());
+        }
+        items.retain(|i| i["key"] != RESTORED_KEY);
+        items.push(json!({ "key": RESTORED_KEY, "value": "true" }));
+        let body: Metadata = serde_json::from_value(json!({
+            "fingerprint": metadata["fingerprint"],
+            "items": items,
+        }))
+        .map_err(|e| format!("instance metadata: {e}"))?;
+        let started = self
+            .clients
+            .instances
+            .set_metadata()
+            .set_project(self.project())
+            .set_zone(zone)
+            .set_instance(name)
+            .set_body(body)
+            .send()
+            .await;
+        self.wait_compute(
+            started,
+            &format!("compute instances.setMetadata {name} ({RESTORED_KEY}=true)"),
+        )
+        .await?;
+        Ok(())
+    }
+}

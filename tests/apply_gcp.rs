@@ -1,0 +1,524 @@
+//! `cloverlift apply` end to end on Google Cloud, against tests/servers/gcp_server.py (a local
+//! double of Compute Engine, Cloud SQL Admin, Infrastructure Manager, Cloud Storage and Secret
+//! Manager that follows their discovery documents; no emulator covers them) and the CloverDX
+//! Server double. Credentials are Application Default Credentials: an `authorized_user` file
+//! whose token endpoint is the double's, so the token really comes through google-cloud-auth.
+
+#![cfg(all(feature = "aws", feature = "gcp"))]
+
+mod common;
+mod doubles;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use doubles::Proc;
+
+const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
+const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
+const OLD_IP: &str = "34.76.10.20";
+
+struct World {
+    _gcp: Proc,
+    gcp_port: u16,
+    _old: Proc,
+    old_port: u16,
+    _new: Proc,
+    new_port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn python() -> PathBuf {
+    PathBuf::from(std::env::var_os("CLOVERLIFT_PYTHON").unwrap_or_else(|| "python3".into()))
+}
+
+fn world() -> World {
+    let python = python();
+    let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
+    let (old, old_port) = doubles::cloverdx(&python, OLD_ITEMS);
+    let new_url = format!("http://127.0.0.1:{new_port}/clover");
+    let (gcp, gcp_port) = doubles::start(
+        &python,
+        &common::root().join("tests/servers/gcp_server.py"),
+        &["--new-server-url", &new_url],
+    );
+    // Operations stay in progress for one poll: every protocol path is taken, quickly.
+    doubles::configure(gcp_port, &json!({ "polls": 1 }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let adc = json!({
+        "type": "authorized_user",
+        "client_id": "client-id-for-tests",
+        "client_secret": "client-secret-for-tests",
+        "refresh_token": "refresh-token-for-tests",
+        "token_uri": format!("http://127.0.0.1:{gcp_port}/token"),
+    });
+    std::fs::write(dir.path().join("adc.json"), adc.to_string()).expect("adc");
+    World {
+        _gcp: gcp,
+        gcp_port,
+        _old: old,
+        old_port,
+        _new: new,
+        new_port,
+        dir,
+    }
+}
+
+impl World {
+    fn spec(&self, name: &str, move_address: bool) -> PathBuf {
+        let text = format!(
+            "version: 1\nname: {name}\ncloud: gcp\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ gcp_secret: projects/acme-clover-prod/secrets/clover-password/versions/latest }}\n  gcp:\n    project: acme-clover-prod\n    region: europe-west1\n    zone: europe-west1-b\n    instance: clover-vm\n    data_disk: clover-data\n    sql_instance: clover-pg\n    address: clover-ip\nto:\n  version: 7.0.1\n  license: {{ gcp_secret: projects/acme-clover-prod/secrets/cloverdx-7-license/versions/3 }}\n  gcp:\n    machine_type: n2-standard-4\n    image: projects/cloverdx-public/global/images/cloverdx-server-7-0-1\n    network: default\n    subnetwork: default\n    sql_tier: db-custom-2-7680\n    service_account: cloverlift-deployer@acme-clover-prod.iam.gserviceaccount.com\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: {move_address}\n",
+            old = self.old_port,
+        );
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, text).expect("spec");
+        path
+    }
+
+    fn command(&self, verb: &str, spec: &Path, extra: &[&str]) -> Command {
+        let origin = format!("http://127.0.0.1:{}", self.gcp_port);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloverlift"));
+        cmd.arg(verb)
+            .arg(spec)
+            .args(["--endpoint-url", &origin, "--state-dir"])
+            .arg(self.dir.path().join("state"))
+            .args(extra)
+            .env(
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                self.dir.path().join("adc.json"),
+            )
+            .env("CLOVERLIFT_GCP_SECRET_MANAGER_URL", &origin)
+            .env("HOME", self.dir.path())
+            .env_remove("CLOUDSDK_CONFIG")
+            .env_remove("GOOGLE_CLOUD_PROJECT")
+            .stdin(Stdio::null());
+        if verb == "apply" {
+            cmd.args(["--poll-seconds", "1"]);
+        }
+        cmd
+    }
+
+    fn run(&self, verb: &str, spec: &Path, extra: &[&str]) -> common::Output {
+        let out = self.command(verb, spec, extra).output().expect(verb);
+        common::Output::from(out)
+    }
+
+    fn gcp(&self) -> Value {
+        doubles::state(self.gcp_port)
+    }
+
+    fn journal(&self, name: &str) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join("state")
+                .join(name)
+                .join("journal.jsonl"),
+        )
+        .unwrap_or_default()
+    }
+
+    fn reset_servers(&self) {
+        doubles::configure(
+            self.old_port,
+            &serde_json::from_str(OLD_ITEMS).expect("items"),
+        );
+        doubles::configure(
+            self.new_port,
+            &serde_json::from_str(NEW_ITEMS).expect("items"),
+        );
+    }
+}
+
+fn items(state: &Value) -> Value {
+    json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
+}
+
+fn old_items() -> Value {
+    items(&serde_json::from_str(OLD_ITEMS).expect("items"))
+}
+
+/// The old server's items once cutover moved the schedule it ran (`enable: [schedules]`).
+fn after_cutover() -> Value {
+    let mut v = old_items();
+    v["schedules"][0]["enabled"] = json!(false);
+    v
+}
+
+/// `METHOD path` of the API requests that change something (the token exchange aside).
+fn writes(gcp: &Value) -> Vec<String> {
+    doubles::request_lines(gcp)
+        .into_iter()
+        .filter(|r| !r.starts_with("GET ") && r != "POST /token")
+        .collect()
+}
+
+fn body_of(gcp: &Value, method: &str, path_end: &str) -> Value {
+    gcp["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r["method"] == method && r["path"].as_str().is_some_and(|p| p.ends_with(path_end))
+        })
+        .map(|r| r["body"].clone())
+        .unwrap_or_default()
+}
+
+/// The NAT IPs on an instance's first interface, from the double's state.
+fn nat_ips(gcp: &Value, instance: &str) -> Vec<String> {
+    gcp["instances"][instance]["networkInterfaces"][0]["accessConfigs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["natIP"].as_str().map(str::to_owned))
+        .collect()
+}
+
+const P: &str = "/compute/v1/projects/acme-clover-prod";
+
+#[test]
+fn apply_upgrades_the_gcp_example_end_to_end() {
+    let w = world();
+    let spec = w.spec("prod-europe-west1", true);
+
+    // The dry run: the preflight and every call, under trace logging that shows no secret.
+    let dry = w
+        .command("apply", &spec, &["--dry-run"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("apply");
+    let dry = common::Output::from(dry);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    for secret in ["token-for-tests", "s3cret-pw", "CLOVERDX-LICENSE-7"] {
+        assert!(!dry.stderr.contains(secret), "{secret} reached the logs");
+    }
+    assert!(dry.stderr.contains("/previews"), "{}", dry.stderr);
+    assert!(
+        writes(&w.gcp()).is_empty(),
+        "the dry run only reads: {:?}",
+        writes(&w.gcp())
+    );
+    assert_eq!(doubles::state(w.old_port)["imports"], 0);
+
+    // A burst of 429s at the start is retried with backoff, not failed on.
+    doubles::configure(w.gcp_port, &json!({ "throttle": 3, "requests": [] }));
+    let out = w.run("apply", &spec, &["--yes", "--format", "json"]);
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let gcp = w.gcp();
+    assert_eq!(gcp["throttled"], 3);
+
+    // Exactly these changes; on the old deployment only its access config.
+    let z = format!("{P}/zones/europe-west1-b");
+    let writes = writes(&gcp);
+    let position = |needle: &str| {
+        writes
+            .iter()
+            .position(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {writes:?}"))
+    };
+    let expected_in_order = [
+        "/previews".to_owned(),
+        ":export".to_owned(),
+        "/deployments".to_owned(),
+        "/instances/prod-europe-west1-db/restoreBackup".to_owned(),
+        format!("{z}/instances/prod-europe-west1-vm/setMetadata"),
+        format!("{z}/instances/clover-vm/deleteAccessConfig"),
+        format!("{z}/instances/prod-europe-west1-vm/addAccessConfig"),
+        format!("{P}/regions/europe-west1/addresses/prod-europe-west1-ip"),
+    ];
+    let mut last = 0;
+    for needle in &expected_in_order {
+        let at = position(needle);
+        assert!(at >= last, "{needle} out of order in {writes:?}");
+        last = at;
+    }
+    assert!(position("/disks/clover-data/createSnapshot") < position("/previews"));
+    assert!(position("/instances/clover-pg/backupRuns") < position("/previews"));
+    let old_writes: Vec<&String> = writes
+        .iter()
+        .filter(|r| {
+            r.contains("/clover-vm")
+                || r.contains("/instances/clover-pg") && !r.contains("backupRuns")
+        })
+        .collect();
+    assert_eq!(
+        old_writes,
+        [&format!("POST {z}/instances/clover-vm/deleteAccessConfig")],
+        "the old deployment was changed beyond its address"
+    );
+
+    // The snapshot under the name main.tf.json reads it from.
+    let snap = body_of(&gcp, "POST", "/disks/clover-data/createSnapshot");
+    assert_eq!(snap["name"], "prod-europe-west1-data-7-0-1");
+    assert_eq!(snap["labels"]["cloverlift-plan"], "prod-europe-west1");
+
+    // The blueprint in Cloud Storage is the rendered main.tf.json, byte for byte.
+    let rendered = w.dir.path().join("rendered");
+    let render = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&rendered)
+        .output()
+        .expect("render");
+    assert!(render.status.success());
+    let main_tf = std::fs::read_to_string(rendered.join("main.tf.json")).expect("main.tf.json");
+    let objects = gcp["objects"].as_object().expect("objects");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let (key, stored) = objects.iter().next().expect("one object");
+    assert!(
+        key.starts_with("acme-clover-prod-cloverlift/cloverlift/prod-europe-west1/")
+            && key.ends_with("/main.tf.json"),
+        "{key}"
+    );
+    assert_eq!(stored.as_str(), Some(main_tf.as_str()));
+
+    // The deployment: that blueprint, the old instance's database version and firewall
+    // ranges as inputs, run as the spec's service account.
+    let deployment = &gcp["deployments"]["prod-europe-west1"];
+    let body = &deployment["body"];
+    assert_eq!(
+        body["serviceAccount"],
+        "projects/acme-clover-prod/serviceAccounts/cloverlift-deployer@acme-clover-prod.iam.gserviceaccount.com"
+    );
+    let blueprint = &body["terraformBlueprint"];
+    assert!(
+        blueprint["gcsSource"].as_str().is_some_and(
+            |s| s.starts_with("gs://acme-clover-prod-cloverlift/cloverlift/prod-europe-west1/")
+        ),
+        "{blueprint}"
+    );
+    assert_eq!(
+        blueprint["inputValues"]["database_version"]["inputValue"],
+        "POSTGRES_15"
+    );
+    assert_eq!(
+        blueprint["inputValues"]["ingress_source_ranges"]["inputValue"],
+        json!(["203.0.113.0/24"])
+    );
+
+    // The backup was taken in the pause window, and restored into the new instance only.
+    let restores = gcp["restores"].as_array().expect("restores");
+    assert_eq!(restores.len(), 1, "{restores:?}");
+    let restore = body_of(
+        &gcp,
+        "POST",
+        "/instances/prod-europe-west1-db/restoreBackup",
+    );
+    let context = &restore["restoreBackupContext"];
+    assert_eq!(context["instanceId"], "clover-pg");
+    assert_eq!(context["project"], "acme-clover-prod");
+    let journal = w.journal("prod-europe-west1");
+    let backup_id = context["backupRunId"]
+        .to_string()
+        .trim_matches('"')
+        .to_owned();
+    assert!(journal.contains(&backup_id), "the backup id is journaled");
+
+    // The boot guard's key is on the new instance; the old instance's metadata is untouched.
+    let items_of = |instance: &str| gcp["instances"][instance]["metadata"]["items"].clone();
+    assert!(
+        items_of("prod-europe-west1-vm")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["key"] == "cloverlift-database-restored" && i["value"] == "true"),
+        "{}",
+        items_of("prod-europe-west1-vm")
+    );
+
+    // The address moved; the new deployment's own one is released; the new database admits
+    // the moved address and not the released one.
+    assert_eq!(nat_ips(&gcp, "clover-vm"), Vec::<String>::new());
+    assert_eq!(nat_ips(&gcp, "prod-europe-west1-vm"), [OLD_IP]);
+    assert!(
+        gcp["addresses"]["prod-europe-west1-ip"].is_null(),
+        "{}",
+        gcp["addresses"]
+    );
+    let networks: Vec<String> = gcp["sql_instances"]["prod-europe-west1-db"]["settings"]
+        ["ipConfiguration"]["authorizedNetworks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["value"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(networks, [OLD_IP], "authorized networks follow the address");
+
+    // The old server ran its schedules until cutover, and the new one got the license.
+    assert_eq!(items(&doubles::state(w.old_port)), after_cutover());
+    doubles::never_both_enabled(w.old_port, w.new_port);
+    assert_eq!(doubles::state(w.new_port)["license"], "CLOVERDX-LICENSE-7");
+
+    // Neither the journal nor the events carry a secret or a token.
+    for secret in ["token-for-tests", "s3cret-pw", "CLOVERDX-LICENSE-7"] {
+        assert!(!journal.contains(secret), "{secret} in the journal");
+        assert!(!out.stdout.contains(secret), "{secret} in the events");
+    }
+
+    // Rollback: the address goes home and the new VM stops; nothing is deleted.
+    let back = w.run("rollback", &spec, &["--yes"]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    let gcp = w.gcp();
+    assert_eq!(nat_ips(&gcp, "clover-vm"), [OLD_IP]);
+    assert_eq!(nat_ips(&gcp, "prod-europe-west1-vm"), Vec::<String>::new());
+    assert_eq!(
+        gcp["instances"]["prod-europe-west1-vm"]["status"],
+        "TERMINATED"
+    );
+    assert!(!gcp["sql_instances"]["prod-europe-west1-db"].is_null());
+}
+
+#[test]
+fn failed_backups_deployments_and_restores_leave_the_old_server_resumed() {
+    let w = world();
+
+    doubles::configure(w.gcp_port, &json!({ "fail_backup": true }));
+    let spec = w.spec("failed-backup", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("ended FAILED"), "{}", out.stderr);
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    assert!(w.gcp()["deployments"]["failed-backup"].is_null());
+
+    w.reset_servers();
+    doubles::configure(
+        w.gcp_port,
+        &json!({ "fail_backup": false, "fail_resource": "google_sql_database_instance.database" }),
+    );
+    let spec = w.spec("failed-deploy", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("google_sql_database_instance.database: HTTP 400"),
+        "the Terraform error is shown: {}",
+        out.stderr
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+
+    w.reset_servers();
+    doubles::configure(
+        w.gcp_port,
+        &json!({ "fail_resource": null, "fail_restore": true }),
+    );
+    let spec = w.spec("failed-restore", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("restore backup"), "{}", out.stderr);
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    let gcp = w.gcp();
+    // The boot guard's key was never set: CloverDX does not start on the new instance.
+    assert!(
+        !gcp["instances"]["failed-restore-vm"]["metadata"]["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["key"] == "cloverlift-database-restored"),
+    );
+    assert_eq!(nat_ips(&gcp, "clover-vm"), [OLD_IP]);
+
+    // The restore works again: a resume restores and finishes the upgrade.
+    doubles::configure(w.gcp_port, &json!({ "fail_restore": false }));
+    let out = w.run("apply", &spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // Resuming with a changed spec is refused before anything is called.
+    let text = std::fs::read_to_string(&spec)
+        .expect("spec")
+        .replace("n2-standard-4", "n2-standard-8");
+    std::fs::write(&spec, text).expect("spec");
+    let out = w.run("apply", &spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("apply::spec_changed"), "{}", out.stderr);
+}
+
+#[test]
+fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
+    let w = world();
+    let boundaries = [
+        "pause",
+        "snapshot-database",
+        "snapshot-data",
+        "resume",
+        "await-snapshots",
+        "deploy",
+        "restore-database",
+        "activate",
+        "verify",
+        "cutover",
+    ];
+    for (i, kill_after) in boundaries.iter().enumerate() {
+        w.reset_servers();
+        let name = format!("kill-{i}");
+        let spec = w.spec(&name, false);
+        doubles::kill_after_step(
+            w.command("apply", &spec, &["--yes", "--format", "json"]),
+            kill_after,
+        );
+        let out = w.run("apply", &spec, &["--yes", "--resume"]);
+        assert_eq!(
+            out.code, 0,
+            "killed after {kill_after}; resume: {}",
+            out.stderr
+        );
+        assert_eq!(
+            items(&doubles::state(w.old_port)),
+            after_cutover(),
+            "killed after {kill_after}"
+        );
+        let gcp = w.gcp();
+        assert_eq!(
+            gcp["deployments"][name.as_str()]["state"],
+            "ACTIVE",
+            "killed after {kill_after}"
+        );
+        // One snapshot, one backup, one deployment and one restore per plan.
+        let count = |needle: &str| writes(&gcp).iter().filter(|r| r.contains(needle)).count();
+        let deployment_writes = gcp["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                let path = r["path"].as_str().unwrap_or_default();
+                (r["method"] == "POST"
+                    && path.ends_with("/deployments")
+                    && r["query"]["deploymentId"] == name.as_str())
+                    || (r["method"] == "PATCH" && path.ends_with(&format!("/deployments/{name}")))
+            })
+            .count();
+        assert_eq!(
+            deployment_writes,
+            1,
+            "killed after {kill_after}: {:?}",
+            writes(&gcp)
+        );
+        assert_eq!(
+            count(&format!("/instances/{name}-db/restoreBackup")),
+            1,
+            "killed after {kill_after}"
+        );
+    }
+    let gcp = w.gcp();
+    assert_eq!(
+        writes(&gcp)
+            .iter()
+            .filter(|r| r.contains("/createSnapshot"))
+            .count(),
+        boundaries.len()
+    );
+    assert_eq!(
+        writes(&gcp)
+            .iter()
+            .filter(|r| r.ends_with("/backupRuns"))
+            .count(),
+        boundaries.len()
+    );
+}
