@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use doubles::{Proc, never_both_enabled, requests};
+use doubles::{
+    NEW_ITEMS, OLD_ITEMS, Proc, after_cutover, items, never_both_enabled, old_items, requests,
+};
 
 fn venv() -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("CLOVERLIFT_VENV")?);
@@ -63,9 +65,6 @@ struct World {
     dir: tempfile::TempDir,
     venv: PathBuf,
 }
-
-const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
-const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
 
 fn cloverdx_server(venv: &Path, items: &str) -> (Proc, u16) {
     doubles::cloverdx(&venv.join("bin/python"), items)
@@ -258,23 +257,6 @@ fn old_deployment(inspect: &Value, seed: &Value) -> Value {
         "volume": volume,
         "database": db,
     })
-}
-
-fn old_items() -> Value {
-    let v: Value = serde_json::from_str(OLD_ITEMS).expect("items");
-    json!({ "schedules": v["schedules"], "listeners": v["listeners"] })
-}
-
-/// The old server's items once cutover moved the schedule it ran (the test spec's
-/// `enable: [schedules]` narrows the move to schedules).
-fn after_cutover() -> Value {
-    let mut v = old_items();
-    v["schedules"][0]["enabled"] = json!(false);
-    v
-}
-
-fn items(state: &Value) -> Value {
-    json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
 }
 
 #[test]

@@ -14,11 +14,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use doubles::Proc;
+use doubles::{NEW_ITEMS, OLD_ITEMS, Proc, after_cutover, items, old_items, python};
 
 const SUB: &str = "3f2c6a1e-8b4d-4c2a-9e7f-1a2b3c4d5e6f";
-const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
-const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
 const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps0nlyForTests ops@example";
 
 struct World {
@@ -29,10 +27,6 @@ struct World {
     _new: Proc,
     new_port: u16,
     dir: tempfile::TempDir,
-}
-
-fn python() -> PathBuf {
-    PathBuf::from(std::env::var_os("CLOVERLIFT_PYTHON").unwrap_or_else(|| "python3".into()))
 }
 
 fn world() -> World {
@@ -159,21 +153,6 @@ fn old_ip() -> String {
 
 fn primary_ip(nic: &Value) -> Value {
     nic["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"]["id"].clone()
-}
-
-fn items(state: &Value) -> Value {
-    json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
-}
-
-fn old_items() -> Value {
-    items(&serde_json::from_str(OLD_ITEMS).expect("items"))
-}
-
-/// The old server's items once cutover moved the schedule it ran (`enable: [schedules]`).
-fn after_cutover() -> Value {
-    let mut v = old_items();
-    v["schedules"][0]["enabled"] = json!(false);
-    v
 }
 
 /// `METHOD path` of the ARM requests that change something.

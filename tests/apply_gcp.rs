@@ -14,10 +14,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use doubles::Proc;
+use doubles::{NEW_ITEMS, OLD_ITEMS, Proc, after_cutover, items, old_items, python};
 
-const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
-const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
 const OLD_IP: &str = "34.76.10.20";
 
 struct World {
@@ -28,10 +26,6 @@ struct World {
     _new: Proc,
     new_port: u16,
     dir: tempfile::TempDir,
-}
-
-fn python() -> PathBuf {
-    PathBuf::from(std::env::var_os("CLOVERLIFT_PYTHON").unwrap_or_else(|| "python3".into()))
 }
 
 fn world() -> World {
@@ -130,21 +124,6 @@ impl World {
             &serde_json::from_str(NEW_ITEMS).expect("items"),
         );
     }
-}
-
-fn items(state: &Value) -> Value {
-    json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
-}
-
-fn old_items() -> Value {
-    items(&serde_json::from_str(OLD_ITEMS).expect("items"))
-}
-
-/// The old server's items once cutover moved the schedule it ran (`enable: [schedules]`).
-fn after_cutover() -> Value {
-    let mut v = old_items();
-    v["schedules"][0]["enabled"] = json!(false);
-    v
 }
 
 /// `METHOD path` of the API requests that change something (the token exchange aside).

@@ -9,6 +9,37 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+/// The old server's schedules and listeners in every apply test: one of each enabled, one of
+/// each disabled.
+pub const OLD_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":true},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":true},{"name":"audit","enabled":false}]}"#;
+/// The new server's: the same items, all disabled (as the restored database has them).
+pub const NEW_ITEMS: &str = r#"{"schedules":[{"description":"Nightly load","enabled":false},{"description":"Old report","enabled":false}],"listeners":[{"name":"orders-in","enabled":false},{"name":"audit","enabled":false}]}"#;
+
+/// The Python the doubles run under (the test venv's, or python3 on PATH).
+pub fn python() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CLOVERLIFT_PYTHON").unwrap_or_else(|| "python3".into()),
+    )
+}
+
+/// The schedules and listeners of a CloverDX double's state.
+pub fn items(state: &Value) -> Value {
+    serde_json::json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
+}
+
+/// The old server's items before any change.
+pub fn old_items() -> Value {
+    items(&serde_json::from_str(OLD_ITEMS).expect("items"))
+}
+
+/// The old server's items once cutover moved the schedule it ran (the test specs'
+/// `enable: [schedules]` narrows the move to schedules).
+pub fn after_cutover() -> Value {
+    let mut v = old_items();
+    v["schedules"][0]["enabled"] = serde_json::json!(false);
+    v
+}
+
 /// A child process killed when the test ends.
 pub struct Proc(pub Child);
 

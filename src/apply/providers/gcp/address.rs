@@ -3,7 +3,7 @@
 //! which is then released; the new Cloud SQL instance's authorized networks follow. Each call
 //! reads the current state first, so a resume after any of them finishes the move.
 
-use google_cloud_compute_v1::model::{AccessConfig, Instance};
+use google_cloud_compute_v1::model::AccessConfig;
 use serde_json::{Value, json};
 
 use super::GcpProvider;
@@ -22,24 +22,6 @@ enum Side {
 }
 
 impl GcpProvider {
-    pub(super) async fn old_instance(&self) -> Result<Instance, String> {
-        let from = self.from()?;
-        self.instance(from.instance.as_str()).await
-    }
-
-    async fn instance(&self, name: &str) -> Result<Instance, String> {
-        let zone = self.from()?.zone.as_str();
-        self.clients
-            .instances
-            .get()
-            .set_project(self.project())
-            .set_zone(zone)
-            .set_instance(name)
-            .send()
-            .await
-            .map_err(error(&format!("compute instances.get {name}")))
-    }
-
     fn instance_name(&self, side: Side) -> Result<&str, String> {
         Ok(match side {
             Side::Old => self.from()?.instance.as_str(),
@@ -192,15 +174,7 @@ impl GcpProvider {
     /// authorized networks become the moved address plus every entry that is neither.
     async fn authorize_on_new_database(&self, ip: &str) -> Result<(), String> {
         let target = self.names.database.as_str();
-        let instance = self
-            .clients
-            .sql_instances
-            .get()
-            .set_project(self.project())
-            .set_instance(target)
-            .send()
-            .await
-            .map_err(error(&format!("sqladmin instances.get {target}")))?;
+        let instance = self.sql_instance(target).await?;
         let view = serde_json::to_value(&instance).unwrap_or_default();
         let own = self.own_address_ip().await?;
         let current: Vec<Value> = view["settings"]["ipConfiguration"]["authorizedNetworks"]

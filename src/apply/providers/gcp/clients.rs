@@ -109,13 +109,6 @@ pub fn is_not_found(e: &Error) -> bool {
             .is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::NotFound)
 }
 
-/// Whether a create failed because the resource exists already.
-pub fn is_conflict(e: &Error) -> bool {
-    e.http_status_code() == Some(409)
-        || e.status()
-            .is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::AlreadyExists)
-}
-
 /// A failed call in apply's words: the call, the HTTP status and Google's status and message;
 /// quota errors say so, since their fix is a quota increase and not a retry.
 pub fn describe(what: &str, e: &Error) -> String {

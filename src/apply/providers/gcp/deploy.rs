@@ -25,20 +25,32 @@ struct Upload {
     digest: String,
 }
 
+/// The input variables a rendered `main.tf.json` declares.
+pub(super) fn declared_variables(blueprint: &str) -> Result<BTreeSet<String>, String> {
+    if blueprint.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let blueprint: Value =
+        serde_json::from_str(blueprint).map_err(|e| format!("the rendered main.tf.json: {e}"))?;
+    Ok(blueprint["variable"]
+        .as_object()
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default())
+}
+
 pub(super) fn describe(p: &GcpProvider) -> Vec<String> {
     let Ok(upload) = p.upload_target() else {
         return Vec::new();
     };
-    let variables = p.variables().unwrap_or_default();
     let mut calls = Vec::new();
-    if variables.contains("database_version") {
+    if p.variables.contains("database_version") {
         calls.push(format!(
             "GET sqladmin projects/{}/instances/{} (database_version)",
             p.project(),
             p.from().map_or("?", |f| f.sql_instance.as_str())
         ));
     }
-    if variables.contains("ingress_source_ranges") {
+    if p.variables.contains("ingress_source_ranges") {
         calls.push(
             "GET compute the old instance and the project's firewalls (ingress_source_ranges: who may reach 443)"
                 .into(),
@@ -86,20 +98,10 @@ impl GcpProvider {
         }))
     }
 
-    /// The input variables `main.tf.json` declares (what the spec left to apply).
-    fn variables(&self) -> Result<BTreeSet<String>, String> {
-        let blueprint: Value = serde_json::from_str(&self.blueprint)
-            .map_err(|e| format!("the rendered main.tf.json: {e}"))?;
-        Ok(blueprint["variable"]
-            .as_object()
-            .map(|v| v.keys().cloned().collect())
-            .unwrap_or_default())
-    }
-
     /// Values for the declared variables, read from the old deployment.
     async fn input_values(&self) -> Result<BTreeMap<String, Value>, String> {
         let mut values = BTreeMap::new();
-        for name in self.variables()? {
+        for name in &self.variables {
             let value = match name.as_str() {
                 "database_version" => json!(self.source_database_version().await?),
                 "ingress_source_ranges" => json!(self.ingress_source_ranges().await?),
@@ -109,7 +111,7 @@ impl GcpProvider {
                     ));
                 }
             };
-            values.insert(name, value);
+            values.insert(name.clone(), value);
         }
         Ok(values)
     }
@@ -117,18 +119,7 @@ impl GcpProvider {
     /// The old Cloud SQL instance's version: a backup restores only into its source's version.
     pub(super) async fn source_database_version(&self) -> Result<String, String> {
         let from = self.from()?;
-        let instance = self
-            .clients
-            .sql_instances
-            .get()
-            .set_project(self.project())
-            .set_instance(from.sql_instance.as_str())
-            .send()
-            .await
-            .map_err(error(&format!(
-                "sqladmin instances.get {}",
-                from.sql_instance
-            )))?;
+        let instance = self.sql_instance(from.sql_instance.as_str()).await?;
         instance
             .database_version
             .name()

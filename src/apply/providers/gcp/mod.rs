@@ -15,12 +15,16 @@ mod restore;
 mod rollback;
 mod snapshots;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use self::clients::Clients;
+use google_cloud_compute_v1::model::Instance;
+use google_cloud_sql_v1::model::DatabaseInstance;
+
+use self::clients::{Clients, error};
 use crate::apply::events::{Event, Events};
 use crate::apply::executor::{StepContext, StepFuture};
 use crate::apply::preflight::PreflightFuture;
@@ -42,6 +46,8 @@ pub struct GcpProvider {
     spec: Arc<Spec>,
     clients: Clients,
     blueprint: String,
+    /// The input variables `main.tf.json` declares (what the spec left to apply).
+    variables: BTreeSet<String>,
     names: Names,
     events: Arc<dyn Events>,
     poll: Duration,
@@ -52,12 +58,14 @@ impl GcpProvider {
         if spec.from.gcp.is_none() {
             return Err("the spec has no from.gcp block".into());
         }
+        let variables = deploy::declared_variables(options.blueprint)?;
         let clients = Clients::new(options.endpoint_url, options.poll).await?;
         Ok(GcpProvider {
             names: Names::of(&spec),
             spec,
             clients,
             blueprint: options.blueprint.to_owned(),
+            variables,
             events: options.events,
             poll: options.poll,
         })
@@ -92,6 +100,38 @@ impl GcpProvider {
             step: step.into(),
             message: message.into(),
         });
+    }
+
+    /// The old server's instance.
+    async fn old_instance(&self) -> Result<Instance, String> {
+        let from = self.from()?;
+        self.instance(from.instance.as_str()).await
+    }
+
+    /// An instance in the old deployment's zone (where render puts the new one too).
+    async fn instance(&self, name: &str) -> Result<Instance, String> {
+        let zone = self.from()?.zone.as_str();
+        self.clients
+            .instances
+            .get()
+            .set_project(self.project())
+            .set_zone(zone)
+            .set_instance(name)
+            .send()
+            .await
+            .map_err(error(&format!("compute instances.get {name}")))
+    }
+
+    /// A Cloud SQL instance of the project.
+    async fn sql_instance(&self, name: &str) -> Result<DatabaseInstance, String> {
+        self.clients
+            .sql_instances
+            .get()
+            .set_project(self.project())
+            .set_instance(name)
+            .send()
+            .await
+            .map_err(error(&format!("sqladmin instances.get {name}")))
     }
 
     /// Waits for the Compute Engine operation a call started; its error becomes the step's.

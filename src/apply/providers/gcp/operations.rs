@@ -79,10 +79,7 @@ pub async fn compute(
         }
         .map_err(error(&format!("{what}: operation {name}")))?;
         if op.status == Some(ComputeStatus::Done) {
-            return match compute_error(&op) {
-                None => Ok(op),
-                Some(message) => Err(format!("{what}: {message}")),
-            };
+            return compute_outcome(op, what);
         }
         tokio::time::sleep(poll).await;
     }
@@ -99,12 +96,17 @@ pub async fn compute_call(
     let op = started.map_err(error(what))?;
     let name = op.name.clone().unwrap_or_default();
     if op.status == Some(ComputeStatus::Done) {
-        return match compute_error(&op) {
-            None => Ok(op),
-            Some(message) => Err(format!("{what}: {message}")),
-        };
+        return compute_outcome(op, what);
     }
     compute(clients, project, &Scope::of(&op), &name, poll, what).await
+}
+
+/// A DONE operation: itself, or its error as the step's.
+fn compute_outcome(op: ComputeOperation, what: &str) -> Result<ComputeOperation, String> {
+    match compute_error(&op) {
+        None => Ok(op),
+        Some(message) => Err(format!("{what}: {message}")),
+    }
 }
 
 fn compute_error(op: &ComputeOperation) -> Option<String> {

@@ -12,10 +12,10 @@ use crate::apply::preflight::Report;
 impl GcpProvider {
     pub(super) async fn preflight(&self) -> Report {
         let mut report = Report::default();
-        let Ok(from) = self.from() else {
-            report.problem("the spec has no from.gcp block");
+        if let Err(e) = self.from() {
+            report.problem(e);
             return report;
-        };
+        }
         let instance = match self.old_instance().await {
             Ok(i) => serde_json::to_value(&i).unwrap_or_default(),
             Err(e) => {
@@ -43,7 +43,6 @@ impl GcpProvider {
         }
         self.check_deployment(&mut report).await;
         self.check_given_snapshots(&mut report).await;
-        let _ = from;
         report
     }
 
@@ -94,24 +93,10 @@ impl GcpProvider {
 
     async fn check_database(&self, report: &mut Report) {
         let Ok(from) = self.from() else { return };
-        let got = self
-            .clients
-            .sql_instances
-            .get()
-            .set_project(self.project())
-            .set_instance(from.sql_instance.as_str())
-            .send()
-            .await;
-        let db = match got {
+        let db = match self.sql_instance(from.sql_instance.as_str()).await {
             Ok(db) => db,
             Err(e) => {
-                report.problem(describe(
-                    &format!(
-                        "Cloud SQL instance {} (from.gcp.sql_instance)",
-                        from.sql_instance
-                    ),
-                    &e,
-                ));
+                report.problem(format!("{e} (from.gcp.sql_instance)"));
                 return;
             }
         };

@@ -98,16 +98,7 @@ impl GcpProvider {
     async fn mark_restored(&self) -> Result<(), String> {
         let zone = self.from()?.zone.as_str();
         let name = self.names.instance.as_str();
-        let instance = self
-            .clients
-            .instances
-            .get()
-            .set_project(self.project())
-            .set_zone(zone)
-            .set_instance(name)
-            .send()
-            .await
-            .map_err(error(&format!("compute instances.get {name}")))?;
+        let instance = self.instance(name).await?;
         let view = serde_json::to_value(&instance).unwrap_or_default();
         let metadata = &view["metadata"];
         let mut items: Vec<Value> = metadata["items"].as_array().cloned().unwrap_or_default();
