@@ -1,4 +1,4 @@
-//! Apply against moto (AWS) and the ARM double (Azure), and the CloverDX API double with injected latency (each CloverDX call
+//! Apply against moto (AWS), the ARM double (Azure) and the Google Cloud double, and the CloverDX API double with injected latency (each CloverDX call
 //! takes 0.2 s): how close apply's wall time comes to the graph's critical path (measured step
 //! durations along the longest chain), and how long the old server's downtime is against the
 //! time the snapshots take to start, and the cutover window (the old server's schedules off
@@ -53,7 +53,12 @@ fn main() {
     )
     .expect("key");
     let mut report = Vec::new();
-    for mut cloud in [aws(&venv, &root), azure(&python, &root)] {
+    let clouds = [
+        aws(&venv, &root),
+        azure(&python, &root),
+        gcp(&python, &root, dir.path(), new_port),
+    ];
+    for mut cloud in clouds {
         let samples = (0..RUNS)
             .map(|run| apply_once(&cloud, run, old_port, new_port, dir.path()))
             .collect::<Vec<_>>();
@@ -160,6 +165,47 @@ fn azure(python: &std::path::Path, root: &std::path::Path) -> Cloud {
         args: vec!["--endpoint-url".into(), format!("http://127.0.0.1:{port}")],
         env: vec![("PATH".into(), path)],
         children: vec![arm],
+    }
+}
+
+/// The Google Cloud double (tests/servers/gcp_server.py), operations in progress for one poll,
+/// and an `authorized_user` credentials file whose token endpoint is the double's.
+fn gcp(
+    python: &std::path::Path,
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    new_port: u16,
+) -> Cloud {
+    let new_url = format!("http://127.0.0.1:{new_port}/clover");
+    let (double, port) = start(
+        python,
+        &root.join("tests/servers/gcp_server.py"),
+        &["--new-server-url", &new_url],
+    );
+    configure(port, r#"{"polls": 1}"#);
+    let origin = format!("http://127.0.0.1:{port}");
+    let adc = dir.join("gcp-adc.json");
+    let credentials = serde_json::json!({
+        "type": "authorized_user",
+        "client_id": "client-id-for-tests",
+        "client_secret": "client-secret-for-tests",
+        "refresh_token": "refresh-token-for-tests",
+        "token_uri": format!("{origin}/token"),
+    });
+    std::fs::write(&adc, credentials.to_string()).expect("credentials");
+    Cloud {
+        name: "Google Cloud (double)",
+        spec: Box::new(move |run, old_port| {
+            format!(
+                "version: 1\nname: bench-gcp-{run}\ncloud: gcp\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old_port}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  gcp:\n    project: acme-clover-prod\n    region: europe-west1\n    zone: europe-west1-b\n    instance: clover-vm\n    data_disk: clover-data\n    sql_instance: clover-pg\nto:\n  version: 7.0.1\n  gcp:\n    machine_type: n2-standard-4\n    image: projects/cloverdx-public/global/images/cloverdx-server-7-0-1\n    network: default\n    subnetwork: default\n    sql_tier: db-custom-2-7680\n    service_account: cloverlift-deployer@acme-clover-prod.iam.gserviceaccount.com\n"
+            )
+        }),
+        args: vec!["--endpoint-url".into(), origin],
+        env: vec![(
+            "GOOGLE_APPLICATION_CREDENTIALS".into(),
+            adc.display().to_string(),
+        )],
+        children: vec![double],
     }
 }
 
