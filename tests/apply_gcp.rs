@@ -501,3 +501,200 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
         boundaries.len()
     );
 }
+
+/// A signed Cloud Storage URL: its signature must reach neither the journal nor the output.
+const WAR_URL: &str = "https://storage.googleapis.com/acme-clover-artifacts/clover-7.0.1.war?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=c2lnbmF0dXJlLWZvci10ZXN0cw";
+const WAR_SHA256: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+impl World {
+    fn war_spec(&self, name: &str) -> PathBuf {
+        let text = format!(
+            "version: 1\nname: {name}\ncloud: gcp\nstrategy: war\nfrom:\n  version: 7.0.0\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ gcp_secret: projects/acme-clover-prod/secrets/clover-password/versions/latest }}\n  gcp:\n    project: acme-clover-prod\n    region: europe-west1\n    zone: europe-west1-b\n    instance: clover-vm\n    data_disk: clover-data\n    sql_instance: clover-pg\n    address: clover-ip\nto:\n  version: 7.0.1\n  license: {{ gcp_secret: projects/acme-clover-prod/secrets/cloverdx-7-license/versions/3 }}\n  war:\n    url: \"{WAR_URL}\"\n    sha256: {WAR_SHA256}\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n",
+            old = self.old_port,
+        );
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, text).expect("spec");
+        path
+    }
+
+    fn rendered(&self, spec: &Path, file: &str) -> String {
+        let out = self.dir.path().join("rendered-war");
+        let render = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
+            .arg("render")
+            .arg(spec)
+            .args(["--clean", "--out"])
+            .arg(&out)
+            .output()
+            .expect("render");
+        assert!(render.status.success(), "{render:?}");
+        std::fs::read_to_string(out.join(file)).expect(file)
+    }
+}
+
+/// The old instance's metadata items, by key.
+fn metadata(gcp: &Value) -> std::collections::BTreeMap<String, String> {
+    gcp["instances"]["clover-vm"]["metadata"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["key"].as_str().unwrap_or_default().to_owned(),
+                i["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The writes to the old instance, in order, as their last path segment.
+fn instance_writes(gcp: &Value) -> Vec<String> {
+    writes(gcp)
+        .iter()
+        .filter_map(|w| {
+            w.strip_prefix(&format!(
+                "POST {P}/zones/europe-west1-b/instances/clover-vm/"
+            ))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The war strategy: the snapshot and the backup first, then one boot of the old instance
+/// with the rendered war-startup.sh as its startup script, each action read back from the
+/// guest attributes, and the instance's own metadata put back.
+#[test]
+fn the_war_strategy_boots_the_old_instance_once_with_the_rendered_script() {
+    let w = world();
+    let spec = w.war_spec("war-ok");
+    let before = metadata(&w.gcp());
+
+    let dry = w.run("apply", &spec, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stderr.contains("getGuestAttributes"), "{}", dry.stderr);
+    assert!(writes(&w.gcp()).is_empty(), "{:?}", writes(&w.gcp()));
+
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let gcp = w.gcp();
+    let all = writes(&gcp);
+    let position = |needle: &str| all.iter().position(|r| r.contains(needle));
+    assert!(
+        position("/createSnapshot") < position("/setMetadata")
+            && position("/backupRuns") < position("/setMetadata"),
+        "the rollback points come first: {all:?}"
+    );
+    assert_eq!(
+        instance_writes(&gcp),
+        ["setMetadata", "stop", "start", "setMetadata"],
+        "one boot, the metadata set before and put back after"
+    );
+    let boots = gcp["boots"].as_array().expect("boots");
+    assert_eq!(boots.len(), 1, "{boots:?}");
+    let md = &boots[0]["metadata"];
+    assert_eq!(md["startup-script"], w.rendered(&spec, "war-startup.sh"));
+    assert_eq!(
+        md["cloverlift-war-upgrade"],
+        w.rendered(&spec, "war-upgrade.sh")
+    );
+    assert_eq!(md["cloverlift-war-actions"], "stop replace start");
+    assert_eq!(md["cloverlift-war-url"], WAR_URL);
+    assert_eq!(md["cloverlift-war-sha256"], WAR_SHA256);
+    assert_eq!(md["enable-guest-attributes"], "TRUE");
+    assert_eq!(
+        md["cloverlift-before-startup-script"].as_str(),
+        before.get("startup-script").map(String::as_str),
+        "the instance's own startup script is kept for the script to run first"
+    );
+    assert_eq!(gcp["server"]["war"], format!("sha-of-{WAR_SHA256}"));
+    assert_eq!(gcp["server"]["service"], "running");
+    assert_eq!(
+        metadata(&gcp),
+        before,
+        "the metadata is the instance's own again"
+    );
+    let old = doubles::state(w.old_port);
+    assert_eq!(
+        old["license"], "CLOVERDX-LICENSE-7",
+        "the upgraded server is licensed"
+    );
+    assert_eq!(items(&old), old_items(), "and resumed");
+    for text in [w.journal("war-ok"), out.stderr.clone(), out.stdout.clone()] {
+        assert!(
+            !text.contains("c2lnbmF0dXJlLWZvci10ZXN0cw"),
+            "the signed URL leaked"
+        );
+        assert!(!text.contains("s3cret-pw") && !text.contains("CLOVERDX-LICENSE-7"));
+    }
+}
+
+/// A replace that fails ends the boot's run; start-service, the compensation of stop-service,
+/// boots the instance once more with only `start`, and the metadata goes back.
+#[test]
+fn a_failed_replace_boots_once_more_to_start_and_puts_the_metadata_back() {
+    let w = world();
+    let before = metadata(&w.gcp());
+    doubles::configure(
+        w.gcp_port,
+        &json!({ "war_outcomes": { "replace": [1, "war-upgrade: the downloaded WAR does not match sha256"] } }),
+    );
+    let spec = w.war_spec("war-fails");
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("war-upgrade.sh replace on clover-vm exited 1")
+            && out.stderr.contains("does not match sha256"),
+        "{}",
+        out.stderr
+    );
+    let gcp = w.gcp();
+    let boots = gcp["boots"].as_array().expect("boots");
+    assert_eq!(boots.len(), 2, "{boots:?}");
+    assert_eq!(boots[1]["metadata"]["cloverlift-war-actions"], "start");
+    assert_eq!(gcp["server"]["service"], "running");
+    assert_eq!(gcp["server"]["war"], "sha-of-7.0.0", "the old WAR stays");
+    assert_eq!(metadata(&gcp), before);
+    assert_eq!(items(&doubles::state(w.old_port)), old_items(), "resumed");
+}
+
+/// A kill after any step, then `--resume`: exactly one boot per plan, the WAR replaced, the
+/// metadata the instance's own.
+#[test]
+fn a_killed_war_upgrade_resumes_without_a_second_boot() {
+    let w = world();
+    let before = metadata(&w.gcp());
+    let boundaries = [
+        "pause",
+        "snapshot-database",
+        "snapshot-data",
+        "await-snapshots",
+        "stop-service",
+        "replace-war",
+        "start-service",
+        "activate",
+        "verify",
+    ];
+    for (i, kill_after) in boundaries.iter().enumerate() {
+        w.reset_servers();
+        doubles::configure(
+            w.gcp_port,
+            &json!({ "server": { "service": "running", "war": "sha-of-7.0.0" } }),
+        );
+        let spec = w.war_spec(&format!("war-kill-{i}"));
+        doubles::kill_after_step(
+            w.command("apply", &spec, &["--yes", "--format", "json"]),
+            kill_after,
+        );
+        let out = w.run("apply", &spec, &["--yes", "--resume"]);
+        assert_eq!(out.code, 0, "killed after {kill_after}: {}", out.stderr);
+        let gcp = w.gcp();
+        assert_eq!(
+            gcp["boots"].as_array().map(Vec::len),
+            Some(i + 1),
+            "killed after {kill_after}"
+        );
+        assert_eq!(gcp["server"]["war"], format!("sha-of-{WAR_SHA256}"));
+        assert_eq!(metadata(&gcp), before, "killed after {kill_after}");
+        assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    }
+}

@@ -366,7 +366,10 @@ fn every_rendered_script_is_shellcheck_clean_and_parses_in_its_shell() {
         shellcheck(&format!("{plan} startup-script"), &script, "bash");
         parses_with(&format!("{plan} startup-script"), &script, "bash");
     }
-    for plan in ["aws-war", "azure-war"] {
+    let gcp_war = render("gcp-war", OutputFormat::Native);
+    shellcheck("gcp-war war-startup.sh", &gcp_war["war-startup.sh"], "bash");
+    parses_with("gcp-war war-startup.sh", &gcp_war["war-startup.sh"], "bash");
+    for plan in ["aws-war", "azure-war", "gcp-war"] {
         let files = render(plan, OutputFormat::Native);
         shellcheck(
             &format!("{plan} war-upgrade.sh"),
@@ -1015,7 +1018,9 @@ fn backup_of(invoker: Invoker) -> &'static str {
     }
 }
 
-fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War {
+/// A sandboxed server's work dir: webapps with the old WAR (and an older upgrade's leftover
+/// backup), and the WARs the HTTPS server offers.
+fn war_work() -> tempfile::TempDir {
     let work = tempfile::tempdir().expect("tempdir");
     let w = work.path();
     std::fs::create_dir_all(w.join("webapps-initial/clover/WEB-INF")).expect("webapps");
@@ -1025,6 +1030,12 @@ fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War
     std::fs::create_dir_all(w.join("www/files")).expect("www");
     std::fs::write(w.join("www/files/clover.war"), NEW_WAR).expect("new war");
     std::fs::write(w.join("www/files/clover-next.war"), NEXT_WAR).expect("next war");
+    work
+}
+
+fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War {
+    let work = war_work();
+    let w = work.path();
     let aws = render("aws-war", OutputFormat::Native);
     let azure = render("azure-war", OutputFormat::Native);
     std::fs::write(w.join("war-upgrade.sh"), &aws["war-upgrade.sh"]).expect("script");
@@ -1100,6 +1111,11 @@ fn war(invoker: Invoker, steps: &[(&str, &str, &str)], health_fails: u32) -> War
             std::fs::write(dir.join("env"), env.join("\n") + "\n").expect("env");
         }
     }
+    run_war_sandbox(w, health_fails)
+}
+
+/// Runs WORK/invocations/* on the sandboxed server (tests/sandbox/war.sh).
+fn run_war_sandbox(w: &Path, health_fails: u32) -> War {
     let out = Command::new("unshare")
         .args(["-mn", "bash"])
         .arg(root().join("tests/sandbox/war.sh"))
@@ -1268,4 +1284,219 @@ fn war_rollback_restores_the_previous_war() {
     );
     assert_eq!(run.webapps[LEFTOVER], sha(OLDER_WAR), "left alone");
     assert!(!run.webapps.contains_key(backup_of(Invoker::SsmAgent)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Google Cloud: war-startup.sh as the old instance's startup script for one boot
+
+/// The instance metadata apply sets for a run, as the metadata server serves it.
+fn gcp_run_metadata(run: &str, actions: &str, digest: &str) -> Vec<(&'static str, String)> {
+    let files = render("gcp-war", OutputFormat::Native);
+    vec![
+        ("startup-script", files["war-startup.sh"].clone()),
+        ("cloverlift-war-upgrade", files["war-upgrade.sh"].clone()),
+        ("cloverlift-war-run", run.to_owned()),
+        ("cloverlift-war-actions", actions.to_owned()),
+        ("cloverlift-war-url", SIGNED.to_owned()),
+        ("cloverlift-war-sha256", digest.to_owned()),
+        ("enable-guest-attributes", "TRUE".to_owned()),
+        // The instance's own startup script, which the boot runs first.
+        (
+            "cloverlift-before-startup-script",
+            "#!/bin/sh\nsystemctl start clover\n".to_owned(),
+        ),
+    ]
+}
+
+struct GcpBoots {
+    run: War,
+    /// NAMESPACE/KEY=VALUE, in the order they were written.
+    reports: Vec<String>,
+}
+
+/// Boots the sandboxed server `boots` times as Compute Engine does: systemd starts the enabled
+/// `clover` unit, then Google's guest agent runs the `startup-script` metadata value as a file.
+fn gcp_boots(metadata: &[(&str, String)], boots: usize, health_fails: u32) -> GcpBoots {
+    let work = war_work();
+    let w = work.path();
+    std::fs::create_dir_all(w.join("state/metadata")).expect("metadata");
+    for (key, value) in metadata {
+        std::fs::write(w.join("state/metadata").join(key), value).expect("attribute");
+    }
+    let startup = metadata
+        .iter()
+        .find(|(k, _)| *k == "startup-script")
+        .map(|(_, v)| v.clone())
+        .expect("a startup script");
+    std::fs::write(w.join("startup-script"), &startup).expect("startup script");
+    for boot in 0..boots {
+        let systemd = w.join(format!("invocations/{:02}", boot * 2));
+        std::fs::create_dir_all(&systemd).expect("invocation");
+        std::fs::write(systemd.join("argv"), "systemctl\nstart\nclover\n").expect("argv");
+        std::fs::write(systemd.join("env"), "SANDBOX_CALLER=systemd\n").expect("env");
+        let agent = w.join(format!("invocations/{:02}", boot * 2 + 1));
+        std::fs::create_dir_all(&agent).expect("invocation");
+        // The guest agent writes the script to a file of its own and executes it (a copy made
+        // inside the sandbox: no other test's fork can hold it open for writing).
+        std::fs::write(
+            agent.join("argv"),
+            "bash\n-c\ncp /mnt/startup-script /run/startup-script && chmod 0700 /run/startup-script && exec /run/startup-script\n",
+        )
+        .expect("argv");
+    }
+    let run = run_war_sandbox(w, health_fails);
+    let reports = std::fs::read_to_string(w.join("state/guest-attributes"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    GcpBoots { run, reports }
+}
+
+#[test]
+fn gcp_war_startup_runs_the_actions_once_after_the_instances_own_script_and_reports_each() {
+    if !sandbox_available() {
+        return;
+    }
+    let new = sha(NEW_WAR);
+    let boots = gcp_boots(
+        &gcp_run_metadata("w18f2a", "stop replace start", &new),
+        2,
+        2,
+    );
+    let run = &boots.run;
+    assert_eq!(exits(run), ["0", "0", "0", "0"], "{}", run.output);
+    assert_eq!(run.webapps["clover.war"], new);
+    assert_eq!(
+        run.webapps["clover.war.before-prod-europe-west1-war"],
+        sha(OLD_WAR),
+        "the plan's backup"
+    );
+    // Reports: the status, then the stderr tail; all within a guest attribute's 256 bytes.
+    let keys: Vec<&str> = boots
+        .reports
+        .iter()
+        .map(|r| r.split_once('=').map_or("", |(k, _)| k))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "cloverlift/w18f2a-stop",
+            "cloverlift/w18f2a-replace",
+            "cloverlift/w18f2a-start",
+            "cloverlift/w18f2a-end"
+        ],
+        "one report per action, once: the second boot runs nothing"
+    );
+    for report in &boots.reports {
+        let value = report.split_once('=').map_or("", |(_, v)| v);
+        assert!(value.len() <= 256, "{report}");
+    }
+    assert!(
+        boots.reports[1]
+            .starts_with("cloverlift/w18f2a-replace=0 war-upgrade: clover.war replaced by"),
+        "{:?}",
+        boots.reports
+    );
+    assert_eq!(boots.reports[3], "cloverlift/w18f2a-end=start 0");
+    // In boot order: systemd starts clover, the own script (start: already active), then the
+    // run stops, replaces and starts; the second boot only has systemd and the own script.
+    let calls: Vec<&str> = run
+        .calls
+        .lines()
+        .filter(|c| {
+            c.starts_with("systemd ") || c.starts_with("script ") || c.starts_with("install -o")
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "systemd start hosts=none",
+            "script start already-active",
+            "script stop",
+            "install -o clover",
+            "script start hosts=none",
+            "systemd start already-active",
+            "script start already-active",
+        ],
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output.contains("completed on an earlier boot"),
+        "{}",
+        run.output
+    );
+    assert!(
+        !run.output.contains("sig=Ab"),
+        "the signed URL reached the console"
+    );
+}
+
+#[test]
+fn gcp_war_startup_stops_at_a_failed_replace_and_a_start_only_run_starts_clover() {
+    if !sandbox_available() {
+        return;
+    }
+    // The digest of another WAR: the download does not match, nothing is replaced.
+    let boots = gcp_boots(
+        &gcp_run_metadata("w1", "stop replace start", &sha(NEXT_WAR)),
+        1,
+        0,
+    );
+    assert_eq!(exits(&boots.run), ["0", "1"], "{}", boots.run.output);
+    assert_eq!(boots.run.webapps["clover.war"], sha(OLD_WAR));
+    assert_eq!(boots.reports.len(), 3, "{:?}", boots.reports);
+    assert_eq!(boots.reports[0], "cloverlift/w1-stop=0");
+    assert!(
+        boots.reports[1].starts_with("cloverlift/w1-replace=1 ")
+            && boots.reports[1].contains("does not match sha256"),
+        "{:?}",
+        boots.reports
+    );
+    assert_eq!(boots.reports[2], "cloverlift/w1-end=replace 1");
+    assert!(
+        boots
+            .run
+            .calls
+            .lines()
+            .last()
+            .is_some_and(|c| c == "script stop" || c.starts_with("metadata ")),
+        "{}",
+        boots.run.calls
+    );
+    // The compensation's run: only start.
+    let boots = gcp_boots(&gcp_run_metadata("w2", "start", &sha(NEXT_WAR)), 1, 0);
+    assert_eq!(exits(&boots.run), ["0", "0"], "{}", boots.run.output);
+    assert_eq!(
+        boots.reports,
+        [
+            "cloverlift/w2-start=0 war-upgrade: the server answers at https://127.0.0.1/clover/accessibilityTest.jsp",
+            "cloverlift/w2-end=start 0"
+        ]
+    );
+}
+
+/// Without guest attributes enabled the metadata server refuses the reports: the upgrade
+/// itself goes on (apply then times out and says where to look), and no report is faked.
+#[test]
+fn gcp_war_startup_without_guest_attributes_upgrades_and_says_it_could_not_report() {
+    if !sandbox_available() {
+        return;
+    }
+    let mut metadata = gcp_run_metadata("w3", "stop replace start", &sha(NEW_WAR));
+    metadata.retain(|(k, _)| *k != "enable-guest-attributes");
+    let boots = gcp_boots(&metadata, 1, 0);
+    assert_eq!(exits(&boots.run), ["0", "0"], "{}", boots.run.output);
+    assert_eq!(boots.run.webapps["clover.war"], sha(NEW_WAR));
+    assert!(boots.reports.is_empty());
+    assert!(
+        boots
+            .run
+            .output
+            .contains("could not report cloverlift/w3-stop")
+            || boots.run.output.contains("could not report w3-stop"),
+        "{}",
+        boots.run.output
+    );
 }

@@ -30,7 +30,7 @@ pub fn drives(spec: &Spec) -> bool {
         (Cloud::Aws, Strategy::Architecture) => cfg!(feature = "aws"),
         // The apply command itself is built with the `aws` feature.
         (Cloud::Azure, _) => cfg!(all(feature = "aws", feature = "azure")),
-        (Cloud::Gcp, Strategy::Architecture) => cfg!(all(feature = "aws", feature = "gcp")),
-        _ => false,
+        (Cloud::Gcp, _) => cfg!(all(feature = "aws", feature = "gcp")),
+        (Cloud::Aws, Strategy::War) => false,
     }
 }

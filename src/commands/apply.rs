@@ -192,16 +192,15 @@ pub(super) fn confirm(yes: bool, what: &str, question: &str, io: &mut Io) -> Res
     }
 }
 
-/// This build drives AWS (architecture), Azure (architecture and war) and Google Cloud
-/// (architecture).
+/// This build drives AWS (architecture), Azure and Google Cloud (architecture and war).
 pub(super) fn check_support(spec: &Spec, io: &mut Io) -> Result<(), u8> {
     if crate::apply::drives(spec) {
         return Ok(());
     }
     let _ = writeln!(
         io.err,
-        "error[apply::unsupported]: apply drives AWS and Google Cloud (architecture strategy) and \
-         Azure (both strategies) in this build; for this spec, run `cloverlift render` and deploy \
+        "error[apply::unsupported]: apply drives AWS (architecture strategy) and Azure and \
+         Google Cloud (both strategies) in this build; for this spec, run `cloverlift render` and deploy \
          the files with your cloud's tools"
     );
     Err(exit::USAGE)

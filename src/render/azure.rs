@@ -239,7 +239,7 @@ fn war(engine: &Engine, spec: &Spec, from: &FromAzure) -> Result<Artifacts, Rend
             Some(url) => p.set("warUrl", url),
             None => p.discover(
                 "warUrl",
-                "a SAS URL of to.war.file, which apply uploads before the replace-war step",
+                "an https URL the VM can read to.war.file at (a blob with a read-only SAS, say): apply does not upload files, so upload it and give the URL as to.war.url",
             ),
         }
     }

@@ -98,6 +98,11 @@ pub const TEMPLATES: &[Embedded] = &[
         source: include_str!("../../templates/gcp/partials/extra-outputs.hbs"),
     },
     Embedded {
+        name: "gcp/war-startup.sh",
+        syntax: Syntax::Shell,
+        source: include_str!("../../templates/gcp/war-startup.sh.hbs"),
+    },
+    Embedded {
         name: "boot/datasource-guard.sh",
         syntax: Syntax::Shell,
         source: include_str!("../../templates/boot/datasource-guard.sh.hbs"),

@@ -100,6 +100,12 @@ fn labels(spec: &Spec, extra: &BTreeMap<String, String>) -> Value {
     json!(all)
 }
 
+/// The rendered startup script that runs war-upgrade.sh on the old instance for apply.
+pub const WAR_STARTUP_SCRIPT: &str = "war-startup.sh";
+/// How many bytes of an action's stderr war-startup.sh reports in a guest attribute: the
+/// exit status and this tail stay well under the 256 bytes a guest attribute's value holds.
+pub const WAR_REPORT_TAIL: usize = 200;
+
 /// Terraform reads `${…}` and `%{…}` in every string as template syntax; literal text doubles
 /// the introducer.
 pub fn terraform_literal(s: &str) -> String {
@@ -118,12 +124,17 @@ pub fn render(engine: &Engine, spec: &Spec, format: GcpFormat) -> Result<Artifac
             architecture(engine, spec, from, to, format)
         }
         Strategy::War => {
-            // The war strategy deploys nothing: the script runs on the instance through its
-            // guest environment or SSH (see its header), and plan.json orders the steps.
+            // The war strategy deploys nothing: apply runs war-upgrade.sh on the instance
+            // through war-startup.sh, the instance's startup script for one boot (see its
+            // header); a person may run war-upgrade.sh by hand instead.
             let mut files = BTreeMap::new();
             files.insert(
                 "war-upgrade.sh".to_owned(),
                 super::war::script(engine, spec)?,
+            );
+            files.insert(
+                WAR_STARTUP_SCRIPT.to_owned(),
+                super::war::gcp_startup(engine, spec)?,
             );
             Ok(Artifacts {
                 files,

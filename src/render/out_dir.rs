@@ -16,6 +16,7 @@ pub const RENDERED_NAMES: &[&str] = &[
     "main.tf.json",
     "deployment.yaml",
     "war-upgrade.sh",
+    "war-startup.sh",
     super::boot::FILE,
     "plan.json",
 ];

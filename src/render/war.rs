@@ -34,3 +34,14 @@ pub fn script(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
     });
     engine.render("war/upgrade.sh", &context)
 }
+
+/// Google Cloud's runner of the script: the old instance's startup script for one boot.
+pub fn gcp_startup(engine: &Engine, spec: &Spec) -> Result<String, RenderFailure> {
+    let context = json!({
+        "name": spec.name,
+        "from_version": spec.from.version,
+        "to_version": spec.to.version,
+        "tail_bytes": super::gcp::WAR_REPORT_TAIL,
+    });
+    engine.render("gcp/war-startup.sh", &context)
+}

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs rendered war-upgrade invocations on a sandboxed "server": a private mount and network
-# namespace where /opt and /var are fresh tmpfs, /opt/clover/tomcat/webapps starts as
+# namespace where /opt, /var and /run are fresh tmpfs, /opt/clover/tomcat/webapps starts as
 # WORK/webapps-initial, and an HTTPS server on 127.0.0.1:443 (https_server.py) serves
 # WORK/www/files/* (the WAR) and CloverDX's health page. `systemctl` and `install` are shims.
 #
@@ -23,6 +23,8 @@ mkdir -p "$SANDBOX_STATE"
 ip link set lo up
 /usr/bin/mount -t tmpfs sandbox-opt /opt
 /usr/bin/mount -t tmpfs sandbox-var /var
+# A private /run too: Google's startup script keeps its files there, per test.
+/usr/bin/mount -t tmpfs sandbox-run /run
 mkdir -p /opt/clover/tomcat/webapps /var/tmp
 cp -a "$work/webapps-initial/." /opt/clover/tomcat/webapps/
 

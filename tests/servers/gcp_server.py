@@ -83,6 +83,11 @@ def seed(new_server_url):
     STATE.update({
         "requests": [], "throttle": 0, "throttled": 0, "polls": 2,
         "fail_backup": False, "fail_restore": False, "fail_snapshot": False, "fail_resource": None,
+        # The war strategy: what the old instance's boots ran (war-startup.sh as the startup
+        # script), the guest attributes they wrote, the modelled server, and per-action
+        # outcomes to inject ({"replace": [1, "stderr text"]}).
+        "boots": [], "guest_attributes": {}, "war_done": [], "war_outcomes": {},
+        "server": {"service": "running", "war": "sha-of-7.0.0", "booted_with": None},
         "new_server_url": new_server_url, "operations": {}, "restores": [], "objects": {},
         "deployments": {}, "previews": {}, "revisions": {}, "backup_runs": {"clover-pg": []},
         "secrets": {"clover-password": {"latest": "s3cret-pw", "1": "s3cret-pw"},
@@ -365,6 +370,48 @@ def apply_blueprint(dep_name, body, fail):
     return outputs, []
 
 
+def metadata_of(inst):
+    return {i["key"]: i["value"] for i in inst["metadata"].get("items", [])}
+
+
+def boot(inst):
+    """The old instance boots: systemd starts clover with the WAR it has; then Google's guest
+    agent runs the startup script. When that is war-startup.sh with a run it has not completed,
+    the run's actions happen in order (outcomes as configured), each reported as a guest
+    attribute, as the script does; the sandbox test runs the real script."""
+    md = metadata_of(inst)
+    server = STATE["server"]
+    server["service"] = "running"
+    script = md.get("startup-script")
+    STATE["boots"].append({"startup_script": script, "metadata": md})
+    run = md.get("cloverlift-war-run")
+    if not script or not run or run in STATE["war_done"] or "cloverlift-war-upgrade" not in md:
+        return
+    writable = md.get("enable-guest-attributes", "").upper() == "TRUE"
+    reports = STATE["guest_attributes"].setdefault(inst["name"], {}).setdefault("cloverlift", {})
+
+    def report(key, value):
+        if writable:
+            reports[key] = value[:256]
+    last, status = "none", 0
+    for action in md.get("cloverlift-war-actions", "").split():
+        status, stderr = STATE["war_outcomes"].get(action, [0, f"war-upgrade: {action} done"])
+        last = action
+        if status == 0:
+            if action == "stop":
+                server["service"] = "stopped"
+            elif action == "replace":
+                server["war"] = "sha-of-" + md.get("cloverlift-war-sha256", "?")
+                server["war_url"] = md.get("cloverlift-war-url")
+            elif action == "start":
+                server["service"] = "running"
+        report(f"{run}-{action}", f"{status} {stderr}")
+        if status != 0:
+            break
+    STATE["war_done"].append(run)
+    report(f"{run}-end", f"{last} {status}")
+
+
 def tf_error(address, http, text):
     return {"resourceAddress": address, "httpResponseCode": http, "errorDescription": text,
             "error": {"code": 3, "message": text}}
@@ -388,6 +435,7 @@ LOC = rf"/v1/projects/({S})/locations/({S})"
 ROUTES = [
     (rf"^{CP}/zones/({S})/instances/({S})$", {"GET", "DELETE"}, "instance"),
     (rf"^{CP}/zones/({S})/instances/({S})/(setMetadata|deleteAccessConfig|addAccessConfig|stop|start)$", {"POST"}, "instance_action"),
+    (rf"^{CP}/zones/({S})/instances/({S})/getGuestAttributes$", {"GET"}, "guest_attributes"),
     (rf"^{CP}/zones/({S})/disks/({S})$", {"GET"}, "disk"),
     (rf"^{CP}/zones/({S})/disks/({S})/createSnapshot$", {"POST"}, "create_snapshot"),
     (rf"^{CP}/global/snapshots/({S})$", {"GET", "DELETE"}, "snapshot"),
@@ -585,11 +633,31 @@ class Handler(BaseHTTPRequestHandler):
                 if address:
                     address["status"], address["users"] = "IN_USE", [inst["selfLink"]]
             return self.zone_op(zone, "addAccessConfig", inst["selfLink"], add)
-        # compute.instances.stop / start
+        # compute.instances.stop / start: stopping or starting an instance already in that
+        # state succeeds and changes nothing, as Compute Engine's do.
 
         def power():
+            was = inst["status"]
             inst["status"] = "TERMINATED" if action == "stop" else "RUNNING"
+            if name == "clover-vm" and action == "stop":
+                STATE["server"]["service"] = "stopped"
+            if name == "clover-vm" and action == "start" and was != "RUNNING":
+                boot(inst)
         return self.zone_op(zone, action, inst["selfLink"], power)
+
+    def h_guest_attributes(self, method, g, query, body, raw):  # compute.instances.getGuestAttributes
+        _, zone, name = g
+        inst = self.instance_of(zone, name)
+        path = query.get("queryPath")
+        if not path or not path.endswith("/") or path.count("/") != 1:
+            raise ApiError(400, "INVALID_ARGUMENT", f"Invalid value for field 'queryPath': '{path}'", "invalid")
+        namespace = path[:-1]
+        found = [{"namespace": namespace, "key": k, "value": v}
+                 for k, v in sorted(STATE["guest_attributes"].get(name, {}).get(namespace, {}).items())]
+        if not found:
+            raise not_found(f"projects/{PROJECT}/zones/{zone}/instances/{name}/guestAttributes/{path}")
+        return self.reply(200, {"kind": "compute#guestAttributes", "queryPath": path,
+                                "queryValue": {"items": found}, "selfLink": inst["selfLink"] + "/guestAttributes/" + path})
 
     def h_disk(self, method, g, query, body, raw):  # compute.disks.get
         _, zone, name = g
@@ -982,7 +1050,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if path == "/__test__/state":
                 keys = ["requests", "instances", "disks", "addresses", "firewalls", "sql_instances", "restores",
-                        "deployments", "previews", "objects", "throttled"]
+                        "deployments", "previews", "objects", "throttled", "boots", "guest_attributes", "server"]
                 state = {k: STATE[k] for k in keys}
                 state["snapshots"] = {k: public(v) for k, v in STATE["snapshots"].items()}
                 state["backup_runs"] = {k: [public(r) for r in v] for k, v in STATE["backup_runs"].items()}

@@ -84,11 +84,17 @@ mod select {
             #[cfg(feature = "gcp")]
             Cloud::Gcp => {
                 let blueprint = inputs.file("main.tf.json", "");
+                let war_scripts = inputs
+                    .files
+                    .get(crate::render::gcp::WAR_STARTUP_SCRIPT)
+                    .zip(inputs.files.get("war-upgrade.sh"))
+                    .map(|(startup, upgrade)| (startup.clone(), upgrade.clone()));
                 let provider = super::gcp::GcpProvider::new(
                     spec,
                     super::gcp::Options {
                         endpoint_url: inputs.endpoint_url,
                         blueprint: &blueprint,
+                        war_scripts,
                         events: inputs.events,
                         poll: inputs.poll,
                     },

@@ -14,6 +14,7 @@ mod preflight;
 mod restore;
 mod rollback;
 mod snapshots;
+mod war;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,13 +32,15 @@ use crate::apply::preflight::PreflightFuture;
 use crate::apply::runner::Provider;
 use crate::plan::step::StepKind;
 use crate::render::gcp::{Names, data_snapshot_name};
-use crate::spec::model::{FromGcp, Spec, ToGcp};
+use crate::spec::model::{FromGcp, Spec, Strategy, ToGcp};
 
 /// Everything the provider needs besides the spec.
 pub struct Options<'a> {
     pub endpoint_url: Option<&'a str>,
-    /// The rendered `main.tf.json`, uploaded byte for byte.
+    /// The rendered `main.tf.json`, uploaded byte for byte (architecture strategy).
     pub blueprint: &'a str,
+    /// The rendered `war-startup.sh` and `war-upgrade.sh` (war strategy).
+    pub war_scripts: Option<(String, String)>,
     pub events: Arc<dyn Events>,
     pub poll: Duration,
 }
@@ -46,6 +49,7 @@ pub struct GcpProvider {
     spec: Arc<Spec>,
     clients: Clients,
     blueprint: String,
+    war_scripts: Option<(String, String)>,
     /// The input variables `main.tf.json` declares (what the spec left to apply).
     variables: BTreeSet<String>,
     names: Names,
@@ -58,13 +62,17 @@ impl GcpProvider {
         if spec.from.gcp.is_none() {
             return Err("the spec has no from.gcp block".into());
         }
-        let variables = deploy::declared_variables(options.blueprint)?;
+        let variables = match spec.strategy {
+            Strategy::Architecture => deploy::declared_variables(options.blueprint)?,
+            Strategy::War => BTreeSet::new(),
+        };
         let clients = Clients::new(options.endpoint_url, options.poll).await?;
         Ok(GcpProvider {
             names: Names::of(&spec),
             spec,
             clients,
             blueprint: options.blueprint.to_owned(),
+            war_scripts: options.war_scripts,
             variables,
             events: options.events,
             poll: options.poll,
@@ -145,6 +153,65 @@ impl GcpProvider {
             .map(|_| ())
     }
 
+    /// Stops (gracefully) or starts an instance in the old deployment's zone, and waits.
+    async fn power(&self, name: &str, action: Power) -> Result<(), String> {
+        let zone = self.from()?.zone.as_str();
+        let instances = &self.clients.instances;
+        let started = match action {
+            Power::Stop => {
+                instances
+                    .stop()
+                    .set_project(self.project())
+                    .set_zone(zone)
+                    .set_instance(name)
+                    .send()
+                    .await
+            }
+            Power::Start => {
+                instances
+                    .start()
+                    .set_project(self.project())
+                    .set_zone(zone)
+                    .set_instance(name)
+                    .send()
+                    .await
+            }
+        };
+        self.wait_compute(started, &format!("compute instances.{action} {name}"))
+            .await
+    }
+
+    /// Replaces an instance's metadata items; the fingerprint read with them makes a
+    /// concurrent change fail instead of being overwritten.
+    async fn set_metadata(
+        &self,
+        name: &str,
+        fingerprint: &Value,
+        items: Vec<Value>,
+        what: &str,
+    ) -> Result<(), String> {
+        let zone = self.from()?.zone.as_str();
+        let body: google_cloud_compute_v1::model::Metadata = serde_json::from_value(
+            serde_json::json!({ "fingerprint": fingerprint, "items": items }),
+        )
+        .map_err(|e| format!("instance metadata: {e}"))?;
+        let started = self
+            .clients
+            .instances
+            .set_metadata()
+            .set_project(self.project())
+            .set_zone(zone)
+            .set_instance(name)
+            .set_body(body)
+            .send()
+            .await;
+        self.wait_compute(
+            started,
+            &format!("compute instances.setMetadata {name} ({what})"),
+        )
+        .await
+    }
+
     /// The data snapshot: the spec's, or the name render gave the one snapshot-data takes.
     fn snapshot_name(&self) -> String {
         data_snapshot_name(&self.spec)
@@ -162,6 +229,21 @@ impl GcpProvider {
     /// The Infrastructure Manager deployment, named after the plan as every resource is.
     fn deployment(&self) -> String {
         format!("{}/deployments/{}", self.location(), self.spec.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Power {
+    Stop,
+    Start,
+}
+
+impl std::fmt::Display for Power {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Power::Stop => "stop",
+            Power::Start => "start",
+        })
     }
 }
 
@@ -217,6 +299,9 @@ impl Provider for GcpProvider {
                     from.region, self.names.address
                 ),
             ],
+            StepKind::StopService | StepKind::ReplaceWar | StepKind::StartService => {
+                self.describe_war(kind)
+            }
             other => vec![format!("{other}: not a Google Cloud step")],
         }
     }
@@ -230,6 +315,9 @@ impl Provider for GcpProvider {
                 StepKind::Deploy => self.deploy(&cx).await,
                 StepKind::RestoreDatabase => self.restore_database(&cx).await,
                 StepKind::MoveAddress => self.move_address(&cx).await,
+                StepKind::StopService | StepKind::ReplaceWar | StepKind::StartService => {
+                    self.war_step(kind, &cx).await
+                }
                 other => Err(format!("step {other} has no Google Cloud implementation")),
             }
         })
@@ -240,6 +328,10 @@ impl Provider for GcpProvider {
     }
 
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {
+        if self.spec.strategy == Strategy::War {
+            // In place: the upgraded server is the old one, at its own URL.
+            return Some(self.spec.from.server.url.to_string());
+        }
         cx.output("deploy")
             .and_then(|o| o["serverUrl"].as_str())
             .map(str::to_owned)

@@ -8,6 +8,7 @@ use super::GcpProvider;
 use super::clients::{describe, is_not_found};
 use super::snapshots::parse_backup_id;
 use crate::apply::preflight::Report;
+use crate::spec::model::Strategy;
 
 impl GcpProvider {
     pub(super) async fn preflight(&self) -> Report {
@@ -31,17 +32,22 @@ impl GcpProvider {
         self.check_instance(&instance, &mut report);
         self.check_disk(&mut report).await;
         self.check_database(&mut report).await;
-        if self.spec.steps.move_address {
-            self.check_address(&instance, &mut report).await;
+        match self.spec.strategy {
+            Strategy::Architecture => {
+                if self.spec.steps.move_address {
+                    self.check_address(&instance, &mut report).await;
+                }
+                match self.to() {
+                    Ok(to) if to.service_account.is_none() => report.problem(
+                        "to.gcp.service_account is missing: Infrastructure Manager needs the service account Terraform runs as",
+                    ),
+                    Ok(_) => {}
+                    Err(e) => report.problem(e),
+                }
+                self.check_deployment(&mut report).await;
+            }
+            Strategy::War => self.check_war(&instance, &mut report).await,
         }
-        match self.to() {
-            Ok(to) if to.service_account.is_none() => report.problem(
-                "to.gcp.service_account is missing: Infrastructure Manager needs the service account Terraform runs as",
-            ),
-            Ok(_) => {}
-            Err(e) => report.problem(e),
-        }
-        self.check_deployment(&mut report).await;
         self.check_given_snapshots(&mut report).await;
         report
     }
@@ -167,6 +173,67 @@ impl GcpProvider {
         } else {
             report.problem(format!(
                 "address {name} ({ip}) is not on {} (from.gcp.address)",
+                from.instance
+            ));
+        }
+    }
+
+    /// The war strategy restarts the old instance to run war-startup.sh: what a restart would
+    /// lose, and what the instance downloads.
+    async fn check_war(&self, instance: &Value, report: &mut Report) {
+        let Ok(from) = self.from() else { return };
+        match self.spec.to.war.as_ref().map(|w| (&w.url, &w.file)) {
+            Some((Some(_), _)) => report.ok("the instance downloads the WAR from to.war.url, its sha256 checked"),
+            Some((None, Some(file))) => report.problem(format!(
+                "to.war.file ({file}) would have to be uploaded where the instance can read it, which apply does not do on Google Cloud: upload it (a Cloud Storage object behind a signed URL, say) and give its https URL as to.war.url"
+            )),
+            _ => report.problem("the war strategy needs to.war.url"),
+        }
+        if self.war_scripts.is_none() {
+            report.problem("the rendered war-startup.sh and war-upgrade.sh are missing");
+        }
+        let external = instance["networkInterfaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|n| n["accessConfigs"].as_array().cloned().unwrap_or_default())
+            .find_map(|c| c["natIP"].as_str().map(str::to_owned));
+        match (external, from.address.is_some()) {
+            (Some(_), true) => self.check_address(instance, report).await,
+            (Some(ip), false) => report.problem(format!(
+                "{} restarts to run war-startup.sh, and its external address {ip} would change unless it is reserved: reserve it (gcloud compute addresses create NAME --addresses {ip} --region {}) and name it in from.gcp.address",
+                from.instance, from.region
+            )),
+            (None, _) => report.ok(format!(
+                "{} has no external address; its internal one survives the restart",
+                from.instance
+            )),
+        }
+        let scratch = instance["disks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["type"] == "SCRATCH");
+        if scratch {
+            report.problem(format!(
+                "{} has a local SSD, whose content a stop discards: the war strategy restarts the instance",
+                from.instance
+            ));
+        }
+        let metadata = instance["metadata"]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let has = |key: &str| metadata.iter().any(|i| i["key"] == key);
+        if has("cloverlift-war-run") {
+            report.warn(format!(
+                "{} carries an earlier run's cloverlift-war-* metadata: this run replaces it and puts the instance's own startup script back",
+                from.instance
+            ));
+        }
+        if has("startup-script-url") {
+            report.warn(format!(
+                "{} also has startup-script-url, which the guest agent runs on the restart as well",
                 from.instance
             ));
         }

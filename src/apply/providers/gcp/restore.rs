@@ -3,7 +3,6 @@
 //! The key is set by this step, not by Terraform (`main.tf.json` ignores changes to it), so a
 //! later Infrastructure Manager apply cannot start CloverDX on an empty database.
 
-use google_cloud_compute_v1::model::Metadata;
 use google_cloud_sql_v1::model::{InstancesRestoreBackupRequest, RestoreBackupContext};
 use serde_json::{Value, json};
 
@@ -96,7 +95,6 @@ impl GcpProvider {
     /// Sets `cloverlift-database-restored=true` on the new instance, keeping its other
     /// metadata; the fingerprint makes a concurrent change fail instead of being overwritten.
     async fn mark_restored(&self) -> Result<(), String> {
-        let zone = self.from()?.zone.as_str();
         let name = self.names.instance.as_str();
         let instance = self.instance(name).await?;
         let view = serde_json::to_value(&instance).unwrap_or_default();
@@ -110,24 +108,11 @@ impl GcpProvider {
         }
         items.retain(|i| i["key"] != RESTORED_KEY);
         items.push(json!({ "key": RESTORED_KEY, "value": "true" }));
-        let body: Metadata = serde_json::from_value(json!({
-            "fingerprint": metadata["fingerprint"],
-            "items": items,
-        }))
-        .map_err(|e| format!("instance metadata: {e}"))?;
-        let started = self
-            .clients
-            .instances
-            .set_metadata()
-            .set_project(self.project())
-            .set_zone(zone)
-            .set_instance(name)
-            .set_body(body)
-            .send()
-            .await;
-        self.wait_compute(
-            started,
-            &format!("compute instances.setMetadata {name} ({RESTORED_KEY}=true)"),
+        self.set_metadata(
+            name,
+            &metadata["fingerprint"],
+            items,
+            &format!("{RESTORED_KEY}=true"),
         )
         .await?;
         Ok(())

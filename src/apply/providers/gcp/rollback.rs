@@ -5,24 +5,13 @@
 
 use serde_json::{Value, json};
 
-use super::GcpProvider;
 use super::clients::{describe, is_not_found};
+use super::{GcpProvider, Power};
 
 impl GcpProvider {
     pub(super) async fn stop_new(&self, _deploy: &Value) -> Result<Value, String> {
-        let zone = self.from()?.zone.as_str();
         let name = self.names.instance.as_str();
-        let started = self
-            .clients
-            .instances
-            .stop()
-            .set_project(self.project())
-            .set_zone(zone)
-            .set_instance(name)
-            .send()
-            .await;
-        self.wait_compute(started, &format!("compute instances.stop {name}"))
-            .await?;
+        self.power(name, Power::Stop).await?;
         Ok(json!({ "stopped": name }))
     }
 
