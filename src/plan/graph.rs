@@ -12,7 +12,8 @@ use super::schedule::Schedule;
 use super::step::StepKind;
 use crate::diagnostics::SpecError;
 use crate::spec::load::ValidSpec;
-use crate::spec::model::{Cloud, Spec, Strategy};
+use crate::spec::model::{Cloud, Hook, Spec, Strategy};
+use crate::spec::node::Node;
 use crate::suggest::nearest;
 
 /// One node of the plan.
@@ -243,6 +244,49 @@ pub fn compile(valid: &ValidSpec) -> Result<Plan, Vec<SpecError>> {
         )]);
     }
     Ok(plan)
+}
+
+/// Hook references that name no step of any plan and no hook: what can be said of `after` and
+/// `before` while the rest of the spec is too malformed to compile a plan. (A built-in step
+/// this plan lacks is left to the compiler, which knows why it is absent.)
+pub fn unknown_in_every_plan(hooks: &[Hook], tree: &Node) -> Vec<SpecError> {
+    let known: BTreeMap<String, ()> = StepKind::BUILTIN
+        .iter()
+        .map(|k| k.id().to_owned())
+        .chain(hooks.iter().map(|h| h.name.to_string()))
+        .map(|n| (n, ()))
+        .collect();
+    let mut suggestions = SUGGESTION_BUDGET;
+    let mut errors = Vec::new();
+    for (i, hook) in hooks.iter().enumerate() {
+        for (field, refs) in [("after", &hook.after), ("before", &hook.before)] {
+            for (j, r) in refs.iter().enumerate() {
+                let name = r.as_str();
+                if known.contains_key(name) {
+                    continue;
+                }
+                let suggest = suggestions > 0;
+                suggestions = suggestions.saturating_sub(1);
+                let help = match suggest
+                    .then(|| nearest(name, known.keys().map(String::as_str)))
+                    .flatten()
+                {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("steps and hooks: {}", listing(known.keys())),
+                };
+                let span = tree
+                    .lookup(&["hooks", &i.to_string(), field, &j.to_string()])
+                    .map_or(tree.span, |n| n.span);
+                errors.push(SpecError::UnknownStep {
+                    hook: hook.name.to_string(),
+                    step: name.to_owned(),
+                    span: span.into(),
+                    help,
+                });
+            }
+        }
+    }
+    errors
 }
 
 /// How many unknown step names get a "did you mean": each costs an edit distance against every

@@ -1,6 +1,8 @@
 //! The front end in one call: text → positioned tree → format version → schema-driven read
 //! → typed spec → semantic rules. Every stage reports all it finds; a later stage runs only
-//! when the earlier ones found nothing, so one mistake is not reported three ways.
+//! when the earlier ones found nothing, so one mistake is not reported three ways. When the
+//! read finds errors, the rules that need only well-formed parts still run on those parts
+//! (`partial`).
 
 use std::sync::LazyLock;
 
@@ -9,7 +11,7 @@ use serde_json::Value;
 use super::model::Spec;
 use super::node::Node;
 use super::read::Reader;
-use super::{schema, validate, yaml};
+use super::{partial, schema, validate, yaml};
 use crate::diagnostics::{self, SpecError};
 use crate::source::SourceFile;
 
@@ -43,6 +45,7 @@ pub fn load(file: &SourceFile) -> Result<ValidSpec, Vec<SpecError>> {
     let value = match value {
         Some(v) if errors.is_empty() => v,
         _ => {
+            errors.extend(partial::check(&tree, &SCHEMA));
             diagnostics::sort(&mut errors);
             return Err(errors);
         }

@@ -4,6 +4,7 @@ pub mod checked;
 pub mod load;
 pub mod model;
 pub mod node;
+mod partial;
 pub mod read;
 pub mod schema;
 pub mod validate;

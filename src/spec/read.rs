@@ -68,6 +68,40 @@ impl<'s> Reader<'s> {
         if self.errors.is_empty() { value } else { None }
     }
 
+    /// Reads the part of the document at `path` (mapping keys from the root) against its own
+    /// schema: `None` when it is absent, or when it has an error of its own. Lets the rules that
+    /// need only that part run while another part of the spec is malformed.
+    pub fn read_section(&mut self, document: &Node, path: &[&str]) -> Option<Value> {
+        let node = document.lookup(path)?;
+        let mut schema = self.root;
+        let mut at = Path::root();
+        for key in path {
+            schema = self.object_schema(schema)?.get("properties")?.get(*key)?;
+            at = at.field(key);
+        }
+        let before = self.errors.len();
+        let value = self.read(node, schema, &at);
+        if self.errors.len() == before {
+            value
+        } else {
+            None
+        }
+    }
+
+    /// The object schema behind `$ref`s and `Option`'s null alternative.
+    fn object_schema(&self, schema: &'s Value) -> Option<&'s Value> {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            return self.object_schema(self.resolve(reference)?.1);
+        }
+        if let Some(alternatives) = schema.get("anyOf").and_then(Value::as_array) {
+            return alternatives
+                .iter()
+                .find(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                .and_then(|a| self.object_schema(a));
+        }
+        schema.get("properties").is_some().then_some(schema)
+    }
+
     fn resolve(&self, reference: &str) -> Option<(&'s str, &'s Value)> {
         let name = reference.strip_prefix("#/$defs/")?;
         let (name, schema) = self.root.get("$defs")?.as_object()?.get_key_value(name)?;

@@ -5,7 +5,7 @@
 use miette::SourceSpan;
 
 use super::checked::Version;
-use super::model::{Cloud, Hook, Spec, Strategy};
+use super::model::{Cloud, FromGcp, Hook, Spec, Strategy};
 use super::node::{Kind, Node};
 use crate::cloud::{self, Check, aws, azure, gcp};
 use crate::diagnostics::SpecError;
@@ -19,10 +19,32 @@ pub fn validate(spec: &Spec, tree: &Node) -> Vec<SpecError> {
     strategy(spec, &mut cx);
     move_address(spec, &mut cx);
     snapshots(spec, &mut cx);
-    gcp_zone(spec, &mut cx);
+    if let Some(g) = &spec.from.gcp {
+        gcp_zone(g, &mut cx);
+    }
     tags(spec, &mut cx);
     hooks(&spec.hooks, &mut cx);
     verify(spec, &mut cx);
+    cx.errors
+}
+
+/// The hook rules alone, for a spec whose other parts are malformed.
+pub(super) fn hook_rules(hooks: &[Hook], tree: &Node) -> Vec<SpecError> {
+    let mut cx = Cx {
+        tree,
+        errors: Vec::new(),
+    };
+    self::hooks(hooks, &mut cx);
+    cx.errors
+}
+
+/// The zone-in-region rule alone, for a spec whose other parts are malformed.
+pub(super) fn gcp_zone_rules(from: &FromGcp, tree: &Node) -> Vec<SpecError> {
+    let mut cx = Cx {
+        tree,
+        errors: Vec::new(),
+    };
+    gcp_zone(from, &mut cx);
     cx.errors
 }
 
@@ -405,8 +427,7 @@ pub fn restore_point(v: &str) -> Check {
     Ok(())
 }
 
-fn gcp_zone(spec: &Spec, cx: &mut Cx) {
-    let Some(g) = &spec.from.gcp else { return };
+fn gcp_zone(g: &FromGcp, cx: &mut Cx) {
     if gcp::zone_region(g.zone.as_str()) != Some(g.region.as_str()) {
         let path = ["from", "gcp", "zone"];
         cx.id(
