@@ -6,17 +6,30 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use cloverlift::commands::{self, Io};
 
-/// The version and which build this is: `apply` and `rollback` need the `aws` feature.
-const VERSION: &str = if cfg!(feature = "aws") {
-    concat!(
+/// The version and which build this is: `apply` and `rollback` need the `aws` feature, and
+/// drive each cloud whose feature is on.
+const VERSION: &str = match (
+    cfg!(feature = "aws"),
+    cfg!(feature = "azure"),
+    cfg!(feature = "gcp"),
+) {
+    (true, true, true) => concat!(
         env!("CARGO_PKG_VERSION"),
-        " (full build: apply and rollback on AWS)"
-    )
-} else {
-    concat!(
+        " (full build: apply and rollback on AWS, Azure and Google Cloud)"
+    ),
+    (true, true, false) => concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (apply and rollback on AWS and Azure)"
+    ),
+    (true, false, true) => concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (apply and rollback on AWS and Google Cloud)"
+    ),
+    (true, false, false) => concat!(env!("CARGO_PKG_VERSION"), " (apply and rollback on AWS)"),
+    _ => concat!(
         env!("CARGO_PKG_VERSION"),
         " (render-only build: no apply, no rollback)"
-    )
+    ),
 };
 
 /// Compile CloverDX Server cloud upgrade specs into plans, templates and applied upgrades.

@@ -285,8 +285,10 @@ fn explain_knows_every_code() {
 fn version_says_which_build_this_is() {
     let out = run(&["--version"], None);
     assert_eq!(out.code, 0);
-    let expected = if cfg!(feature = "aws") {
-        "(full build: apply and rollback on AWS)"
+    let expected = if cfg!(all(feature = "aws", feature = "azure", feature = "gcp")) {
+        "(full build: apply and rollback on AWS, Azure and Google Cloud)"
+    } else if cfg!(feature = "aws") {
+        "apply and rollback on AWS"
     } else {
         "(render-only build: no apply, no rollback)"
     };
