@@ -1,24 +1,40 @@
 //! `apply`: the plan executed. The executor is cloud-neutral; the steps shared by every cloud
 //! (pause, resume, activate, verify, hooks) talk to the CloverDX Server API, and each cloud's
-//! provider (`providers/`) does the rest. AWS and Azure have
-//! providers.
+//! provider (`providers/`) does the rest: AWS, Azure and Google Cloud. All of it is behind the
+//! clouds' features; the render-only build keeps only [`drives`].
 
+#[cfg(feature = "apply-core")]
 pub mod changes;
+#[cfg(feature = "apply-core")]
 pub mod clock;
+#[cfg(feature = "apply-core")]
 pub mod cloverdx;
+#[cfg(feature = "apply-core")]
 pub mod cutover;
+#[cfg(feature = "apply-core")]
 pub mod drift;
+#[cfg(feature = "apply-core")]
 pub mod events;
+#[cfg(feature = "apply-core")]
 pub mod executor;
+#[cfg(feature = "apply-core")]
 pub mod http_error;
+#[cfg(feature = "apply-core")]
 pub mod journal;
+#[cfg(feature = "apply-core")]
 pub mod preflight;
+#[cfg(feature = "apply-core")]
 pub mod rollback;
+#[cfg(feature = "apply-core")]
 pub mod runner;
+#[cfg(feature = "apply-core")]
 pub mod secrets;
+#[cfg(feature = "apply-core")]
 pub mod server_config;
+#[cfg(feature = "apply-core")]
 pub mod summary;
 
+#[cfg(feature = "apply-core")]
 pub mod providers;
 
 use crate::spec::model::{Cloud, Spec, Strategy};
