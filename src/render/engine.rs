@@ -292,7 +292,7 @@ fn compile(t: &Embedded, dir: Option<&Path>) -> Result<Template, RenderFailure> 
             t.source.to_owned(),
         ),
     };
-    let template = Template::compile_with_name(&text, t.name.to_owned())
+    let template = super::pieces::compile(&text, t.name)
         .map_err(|e| super::template_error::syntax(t.name, &origin, &e))?;
     if let Some((line, column)) = super::template_audit::first_unescaped(&template) {
         return Err(RenderFailure::Template {

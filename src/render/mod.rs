@@ -9,6 +9,7 @@ pub mod escape;
 pub mod gcp;
 pub mod out_dir;
 pub mod parameters;
+mod pieces;
 pub mod template_audit;
 pub mod template_error;
 pub mod war;
@@ -97,6 +98,12 @@ impl Renderer {
         Ok(Renderer {
             engine: engine::Engine::new(source)?,
         })
+    }
+
+    /// Compiles every template now, rather than each on first use (benchmarks, and checking
+    /// a `--templates` directory whole).
+    pub fn compile_all(&self) -> Result<(), RenderFailure> {
+        self.engine.compile_all()
     }
 
     /// Renders every file of the plan, in each cloud's native format.

@@ -12,3 +12,23 @@ pub fn schema() -> serde_json::Value {
     );
     schema.to_value()
 }
+
+/// The same schema, as checked in at `schema/upgrade-spec.schema.json`, for the reader: parsing
+/// it costs a fraction of generating it, which every process that reads a spec would pay. A
+/// test (`schema_command_matches_the_checked_in_schema`) keeps the file equal to `schema()`.
+pub fn checked_in() -> serde_json::Value {
+    const TEXT: &str = include_str!("../../schema/upgrade-spec.schema.json");
+    serde_json::from_str(TEXT).unwrap_or_else(|_| schema())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_checked_in_schema_is_the_generated_one() {
+        assert_eq!(
+            super::checked_in(),
+            super::schema(),
+            "regenerate it: cargo run -- schema > schema/upgrade-spec.schema.json"
+        );
+    }
+}
