@@ -182,7 +182,7 @@ mod tests {
         let mut text = String::new();
         for i in 0..200 {
             text.push_str(&format!(
-                "line {i}: {{{{#each items}}}}\n  - {{{{this}}}}\n{{{{/each}}}}\nplain text\n  indented plain\n{{{{#if name}}}}\n  standalone\n{{{{/if}}}}\n{{{{!-- a\n}}}} comment --}}}}\n"
+                "line {i}: {{{{#each items}}}}\n  - {{{{this}}}}\n{{{{/each}}}}\nplain text\n  indented plain\n{{{{#if name}}}}\n  standalone\n{{{{/if}}}}\n    {{{{#if name}}}}\n    indented standalone\n    {{{{/if}}}}\n{{{{!-- a\n}}}} comment --}}}}\n"
             ));
         }
         text.push_str("end {{name}}\n");
