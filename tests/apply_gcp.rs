@@ -239,16 +239,7 @@ fn apply_upgrades_the_gcp_example_end_to_end() {
     assert_eq!(snap["labels"]["cloverlift-plan"], "prod-europe-west1");
 
     // The blueprint in Cloud Storage is the rendered main.tf.json, byte for byte.
-    let rendered = w.dir.path().join("rendered");
-    let render = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
-        .arg("render")
-        .arg(&spec)
-        .arg("--out")
-        .arg(&rendered)
-        .output()
-        .expect("render");
-    assert!(render.status.success());
-    let main_tf = std::fs::read_to_string(rendered.join("main.tf.json")).expect("main.tf.json");
+    let main_tf = w.rendered(&spec, "main.tf.json");
     let objects = gcp["objects"].as_object().expect("objects");
     assert_eq!(objects.len(), 1, "{objects:?}");
     let (key, stored) = objects.iter().next().expect("one object");
@@ -518,7 +509,7 @@ impl World {
     }
 
     fn rendered(&self, spec: &Path, file: &str) -> String {
-        let out = self.dir.path().join("rendered-war");
+        let out = self.dir.path().join("rendered");
         let render = Command::new(env!("CARGO_BIN_EXE_cloverlift"))
             .arg("render")
             .arg(spec)

@@ -20,84 +20,71 @@ pub fn compile(text: &str, name: &str) -> Result<Template, TemplateError> {
         return whole();
     };
     let mut joined = Template::compile_with_name("", name.to_owned())?;
-    let mut raw: Option<(usize, usize)> = None;
-    let mut tagged: Option<(usize, usize)> = None;
-    let (mut start, mut line) = (0, 0);
-    for end in cuts.into_iter().chain(std::iter::once(text.len())) {
-        if end <= start {
-            continue;
-        }
-        let segment = &text[start..end];
-        if segment.contains("{{") {
-            if !push_raw(&mut joined, text, raw.take(), start) {
-                return whole();
-            }
-            let (from, from_line) = *tagged.get_or_insert((start, line));
-            // Tagged segments are compiled together up to a piece's length.
-            if end - from >= PIECE_BYTES
-                && !push_tagged(&mut joined, text, from, end, from_line, name)
-            {
-                return whole();
-            } else if end - from >= PIECE_BYTES {
-                tagged = None;
-            }
-        } else {
-            if let Some((from, from_line)) = tagged.take()
-                && !push_tagged(&mut joined, text, from, start, from_line, name)
-            {
-                return whole();
-            }
-            raw.get_or_insert((start, line));
-        }
-        line += segment.matches('\n').count();
-        start = end;
-    }
-    if let Some((from, from_line)) = tagged.take()
-        && !push_tagged(&mut joined, text, from, text.len(), from_line, name)
-    {
-        return whole();
-    }
-    if !push_raw(&mut joined, text, raw, text.len()) {
-        return whole();
+    for piece in pieces(text, &cuts) {
+        let Some(mut part) = piece.compile(text, name) else {
+            return whole();
+        };
+        joined.elements.append(&mut part.elements);
+        joined.mapping.append(&mut part.mapping);
     }
     Ok(joined)
 }
 
-/// Text without a tag is one raw string: nothing to parse. (Handlebars' element types cannot
-/// be built outside it, so a one-character template lends its element and mapping.)
-fn push_raw(joined: &mut Template, text: &str, raw: Option<(usize, usize)>, end: usize) -> bool {
-    let Some((from, line)) = raw else { return true };
-    let Ok(mut one) = Template::compile_with_name("x", String::new()) else {
-        return false;
-    };
-    if let (Some(TemplateElement::RawString(s)), Some(m)) =
-        (one.elements.first_mut(), one.mapping.first_mut())
-    {
-        *s = text[from..end].to_owned();
-        m.0 = line + 1;
-        m.1 = 1;
-    }
-    joined.elements.append(&mut one.elements);
-    joined.mapping.append(&mut one.mapping);
-    true
+/// A stretch of the text between two cuts: raw (no tag at all), or tagged.
+struct Piece {
+    start: usize,
+    end: usize,
+    /// Lines of the text before it.
+    line: usize,
+    raw: bool,
 }
 
-/// Compiles `text[from..end]` and appends its elements; false when it does not compile alone.
-fn push_tagged(
-    joined: &mut Template,
-    text: &str,
-    from: usize,
-    end: usize,
-    line: usize,
-    name: &str,
-) -> bool {
-    let Ok(mut compiled) = Template::compile_with_name(&text[from..end], name.to_owned()) else {
-        return false;
-    };
-    shift(&mut compiled, line);
-    joined.elements.append(&mut compiled.elements);
-    joined.mapping.append(&mut compiled.mapping);
-    true
+/// The segments between cuts, merged: neighbouring raw ones into one, neighbouring tagged ones
+/// up to `PIECE_BYTES`.
+fn pieces(text: &str, cuts: &[usize]) -> Vec<Piece> {
+    let mut pieces: Vec<Piece> = Vec::new();
+    let (mut start, mut line) = (0, 0);
+    for end in cuts.iter().copied().chain(std::iter::once(text.len())) {
+        if end <= start {
+            continue;
+        }
+        let segment = &text[start..end];
+        let raw = !segment.contains("{{");
+        match pieces.last_mut() {
+            Some(p) if p.raw == raw && (raw || p.end - p.start < PIECE_BYTES) => p.end = end,
+            _ => pieces.push(Piece {
+                start,
+                end,
+                line,
+                raw,
+            }),
+        }
+        line += segment.matches('\n').count();
+        start = end;
+    }
+    pieces
+}
+
+impl Piece {
+    /// The piece as a template of its own, with the whole text's line numbers; `None` when it
+    /// does not compile alone.
+    fn compile(&self, text: &str, name: &str) -> Option<Template> {
+        let source = &text[self.start..self.end];
+        let mut t = if self.raw {
+            // Raw text is one raw string: nothing to parse. Handlebars' element types cannot
+            // be built outside it, so a one-character template lends its element.
+            let mut one = Template::compile_with_name("x", name.to_owned()).ok()?;
+            match one.elements.first_mut() {
+                Some(TemplateElement::RawString(s)) => *s = source.to_owned(),
+                _ => return None,
+            }
+            one
+        } else {
+            Template::compile_with_name(source, name.to_owned()).ok()?
+        };
+        shift(&mut t, self.line);
+        Some(t)
+    }
 }
 
 /// Where to cut: byte offsets just after a newline. `None` when

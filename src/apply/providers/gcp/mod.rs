@@ -181,6 +181,16 @@ impl GcpProvider {
             .await
     }
 
+    /// An instance's metadata: its fingerprint and its items, as `set_metadata` takes them.
+    async fn metadata(&self, name: &str) -> Result<(Value, Vec<Value>), String> {
+        let view = serde_json::to_value(self.instance(name).await?).unwrap_or_default();
+        let items = view["metadata"]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok((view["metadata"]["fingerprint"].clone(), items))
+    }
+
     /// Replaces an instance's metadata items; the fingerprint read with them makes a
     /// concurrent change fail instead of being overwritten.
     async fn set_metadata(

@@ -96,10 +96,7 @@ impl GcpProvider {
     /// metadata; the fingerprint makes a concurrent change fail instead of being overwritten.
     async fn mark_restored(&self) -> Result<(), String> {
         let name = self.names.instance.as_str();
-        let instance = self.instance(name).await?;
-        let view = serde_json::to_value(&instance).unwrap_or_default();
-        let metadata = &view["metadata"];
-        let mut items: Vec<Value> = metadata["items"].as_array().cloned().unwrap_or_default();
+        let (fingerprint, mut items) = self.metadata(name).await?;
         if items
             .iter()
             .any(|i| i["key"] == RESTORED_KEY && i["value"] == "true")
@@ -108,13 +105,7 @@ impl GcpProvider {
         }
         items.retain(|i| i["key"] != RESTORED_KEY);
         items.push(json!({ "key": RESTORED_KEY, "value": "true" }));
-        self.set_metadata(
-            name,
-            &metadata["fingerprint"],
-            items,
-            &format!("{RESTORED_KEY}=true"),
-        )
-        .await?;
-        Ok(())
+        self.set_metadata(name, &fingerprint, items, &format!("{RESTORED_KEY}=true"))
+            .await
     }
 }

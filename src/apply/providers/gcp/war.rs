@@ -56,13 +56,7 @@ impl GcpProvider {
                 let started = self.start_service(cx).await;
                 // The metadata goes back even when start failed: the old instance keeps no
                 // trace of the run beyond its guest attributes.
-                let restored = self.restore_metadata().await;
-                match (started, restored) {
-                    (Ok(v), Ok(())) => Ok(v),
-                    (Err(e), Ok(())) => Err(e),
-                    (Ok(_), Err(r)) => Err(r),
-                    (Err(e), Err(r)) => Err(format!("{e}; and {r}")),
-                }
+                with_restored(started, self.restore_metadata().await)
             }
             other => Err(format!("{other} is not a war step")),
         }
@@ -110,14 +104,9 @@ impl GcpProvider {
     async fn stop_service(&self, cx: &StepContext) -> Result<Value, String> {
         let run = match self.begin_run(cx, &["stop", "replace", "start"]).await {
             Ok(run) => run,
-            Err(e) => {
-                // No boot ran the script: the metadata goes back now, and start-service (the
-                // compensation) finds no run and only makes sure the instance runs.
-                return Err(match self.restore_metadata().await {
-                    Ok(()) => e,
-                    Err(r) => format!("{e}; and {r}"),
-                });
-            }
+            // No boot ran the script: the metadata goes back now, and start-service (the
+            // compensation) finds no run and only makes sure the instance runs.
+            Err(e) => return with_restored(Err(e), self.restore_metadata().await),
         };
         let outcome = self.await_report(&run, "stop").await?;
         self.action_result(&run, "stop", outcome)
@@ -142,7 +131,7 @@ impl GcpProvider {
         }
         let run = match cx.output("stop-service").and_then(|o| o["run"].as_str()) {
             Some(run) => Some(run.to_owned()),
-            None => self.metadata_value(RUN_KEY).await?,
+            None => value_of(&self.old_metadata().await?.1, RUN_KEY).map(str::to_owned),
         };
         let Some(run) = run else {
             return self.ensure_running().await;
@@ -222,20 +211,19 @@ impl GcpProvider {
         Ok(run)
     }
 
-    /// The instance's metadata items and fingerprint.
-    async fn metadata(&self) -> Result<(Value, Vec<Value>), String> {
-        let instance = self.old_instance().await?;
-        let view = serde_json::to_value(&instance).unwrap_or_default();
-        let items = view["metadata"]["items"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        Ok((view["metadata"]["fingerprint"].clone(), items))
+    /// The old instance's metadata.
+    async fn old_metadata(&self) -> Result<(Value, Vec<Value>), String> {
+        self.metadata(self.from()?.instance.as_str()).await
     }
 
-    async fn metadata_value(&self, key: &str) -> Result<Option<String>, String> {
-        let (_, items) = self.metadata().await?;
-        Ok(value_of(&items, key).map(str::to_owned))
+    async fn write_old_metadata(
+        &self,
+        fingerprint: &Value,
+        items: Vec<Value>,
+        what: &str,
+    ) -> Result<(), String> {
+        let name = self.from()?.instance.as_str();
+        self.set_metadata(name, fingerprint, items, what).await
     }
 
     async fn set_run_metadata(&self, run: &str, actions: &[&str]) -> Result<(), String> {
@@ -253,7 +241,7 @@ impl GcpProvider {
             .url
             .as_ref()
             .ok_or("apply on Google Cloud needs to.war.url: the instance downloads the WAR")?;
-        let (fingerprint, mut items) = self.metadata().await?;
+        let (fingerprint, mut items) = self.old_metadata().await?;
         if value_of(&items, RUN_KEY) == Some(run) {
             return Ok(());
         }
@@ -267,13 +255,10 @@ impl GcpProvider {
                         .map(|v| json!({ "key": format!("{SAVED_PREFIX}{k}"), "value": v }))
                 })
                 .collect();
-            items.retain(|i| !is_saved_key(&i["key"]));
+            items.retain(|i| !is_saved(key(i)));
             items.extend(saved);
         }
-        items.retain(|i| {
-            let key = i["key"].as_str().unwrap_or_default();
-            !OWN_KEYS.contains(&key) && !REPLACED_KEYS.contains(&key)
-        });
+        items.retain(|i| !is_own(key(i)) && !is_replaced(key(i)));
         for (key, value) in [
             ("startup-script", startup.as_str()),
             ("enable-guest-attributes", "TRUE"),
@@ -285,8 +270,8 @@ impl GcpProvider {
         ] {
             items.push(json!({ "key": key, "value": value }));
         }
-        self.write_metadata(
-            fingerprint,
+        self.write_old_metadata(
+            &fingerprint,
             items,
             &format!("run {run} ({})", actions.join(" ")),
         )
@@ -295,22 +280,14 @@ impl GcpProvider {
 
     /// Puts back what the run replaced and removes what it added; nothing when no run is there.
     async fn restore_metadata(&self) -> Result<(), String> {
-        let (fingerprint, items) = self.metadata().await?;
-        let touched = items.iter().any(|i| {
-            let key = i["key"].as_str().unwrap_or_default();
-            OWN_KEYS.contains(&key) || is_saved_key(&i["key"])
-        });
+        let (fingerprint, items) = self.old_metadata().await?;
+        let touched = items.iter().any(|i| is_own(key(i)) || is_saved(key(i)));
         if !touched {
             return Ok(());
         }
         let mut kept: Vec<Value> = items
             .iter()
-            .filter(|i| {
-                let key = i["key"].as_str().unwrap_or_default();
-                !OWN_KEYS.contains(&key)
-                    && !REPLACED_KEYS.contains(&key)
-                    && !is_saved_key(&i["key"])
-            })
+            .filter(|i| !is_own(key(i)) && !is_replaced(key(i)) && !is_saved(key(i)))
             .cloned()
             .collect();
         for key in REPLACED_KEYS {
@@ -318,18 +295,8 @@ impl GcpProvider {
                 kept.push(json!({ "key": key, "value": v }));
             }
         }
-        self.write_metadata(fingerprint, kept, "the instance's own startup script back")
+        self.write_old_metadata(&fingerprint, kept, "the instance's own startup script back")
             .await
-    }
-
-    async fn write_metadata(
-        &self,
-        fingerprint: Value,
-        items: Vec<Value>,
-        what: &str,
-    ) -> Result<(), String> {
-        let instance = self.from()?.instance.as_str();
-        self.set_metadata(instance, &fingerprint, items, what).await
     }
 
     /// A graceful stop, then a start: the boot runs the startup script. Each half is journaled
@@ -455,8 +422,29 @@ fn value_of<'a>(items: &'a [Value], key: &str) -> Option<&'a str> {
         .and_then(|i| i["value"].as_str())
 }
 
-fn is_saved_key(key: &Value) -> bool {
-    key.as_str().is_some_and(|k| k.starts_with(SAVED_PREFIX))
+/// A step's result with the metadata restore's: both errors when both failed.
+fn with_restored<T>(result: Result<T, String>, restored: Result<(), String>) -> Result<T, String> {
+    match (result, restored) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Err(e), Ok(())) | (Ok(_), Err(e)) => Err(e),
+        (Err(e), Err(r)) => Err(format!("{e}; and {r}")),
+    }
+}
+
+fn key(item: &Value) -> &str {
+    item["key"].as_str().unwrap_or_default()
+}
+
+fn is_own(key: &str) -> bool {
+    OWN_KEYS.contains(&key)
+}
+
+fn is_replaced(key: &str) -> bool {
+    REPLACED_KEYS.contains(&key)
+}
+
+fn is_saved(key: &str) -> bool {
+    key.starts_with(SAVED_PREFIX)
 }
 
 fn step_of(action: &str) -> String {
