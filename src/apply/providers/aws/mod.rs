@@ -5,6 +5,7 @@
 //! point it elsewhere (moto in the tests). Old resources are only ever read here, except the
 //! Elastic IP that `move-address` moves on request.
 
+pub mod ec2;
 pub mod network;
 mod preflight;
 mod rollback;
@@ -14,10 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation as cfn;
-use aws_sdk_ec2 as ec2;
 use aws_sdk_rds as rds;
 use serde_json::{Value, json};
 
+use self::ec2::Ec2;
 use self::network as aws_network;
 use crate::apply::events::{Event, Events};
 use crate::apply::executor::{StepContext, StepFuture};
@@ -43,7 +44,7 @@ pub fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
 
 pub struct AwsProvider {
     spec: Arc<Spec>,
-    ec2: ec2::Client,
+    ec2: Ec2,
     rds: rds::Client,
     cfn: cfn::Client,
     sts: aws_sdk_sts::Client,
@@ -74,6 +75,7 @@ impl AwsProvider {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
+        let ec2 = Ec2::new(&config, endpoint_url)?;
         let list: Vec<Value> = serde_json::from_str(parameters_file).map_err(|e| e.to_string())?;
         let known_parameters = list
             .iter()
@@ -85,7 +87,7 @@ impl AwsProvider {
             })
             .collect();
         Ok(AwsProvider {
-            ec2: ec2::Client::new(&config),
+            ec2,
             rds: rds::Client::new(&config),
             cfn: cfn::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
@@ -195,46 +197,33 @@ impl AwsProvider {
         };
         let found = self
             .ec2
-            .describe_snapshots()
-            .filters(
-                ec2::types::Filter::builder()
-                    .name("tag:cloverlift:run")
-                    .values(&run)
-                    .build(),
-            )
-            .send()
+            .snapshots_tagged("cloverlift:run", &run)
             .await
-            .map_err(|e| format!("ec2:DescribeSnapshots: {}", describe_error(&e)))?;
+            .map_err(|e| format!("ec2:DescribeSnapshots: {e}"))?;
         let usable = found
-            .snapshots()
             .iter()
-            .find(|s| s.state() != Some(&ec2::types::SnapshotState::Error));
-        if let Some(id) = usable.and_then(|s| s.snapshot_id()) {
-            return Ok(json!({ "snapshot": id }));
+            .find(|s| s.state.as_deref() != Some("error") && !s.id.is_empty());
+        if let Some(s) = usable {
+            return Ok(json!({ "snapshot": s.id }));
         }
+        let description = format!(
+            "cloverlift {}: data disk before the upgrade",
+            self.spec.name
+        );
+        let tags = [
+            ("cloverlift:plan", self.spec.name.as_str()),
+            ("cloverlift:run", run.as_str()),
+            ("cloverlift:step", "snapshot-data"),
+        ];
         let out = self
             .ec2
-            .create_snapshot()
-            .volume_id(from.data_volume.as_str())
-            .description(format!(
-                "cloverlift {}: data disk before the upgrade",
-                self.spec.name
-            ))
-            .tag_specifications(
-                ec2::types::TagSpecification::builder()
-                    .resource_type(ec2::types::ResourceType::Snapshot)
-                    .tags(ec2_tag("cloverlift:plan", self.spec.name.as_str()))
-                    .tags(ec2_tag("cloverlift:run", &run))
-                    .tags(ec2_tag("cloverlift:step", "snapshot-data"))
-                    .build(),
-            )
-            .send()
+            .create_snapshot(from.data_volume.as_str(), &description, &tags)
             .await
-            .map_err(|e| format!("ec2:CreateSnapshot: {}", describe_error(&e)))?;
-        let id = out
-            .snapshot_id()
-            .ok_or("ec2:CreateSnapshot returned no id")?;
-        Ok(json!({ "snapshot": id }))
+            .map_err(|e| format!("ec2:CreateSnapshot: {e}"))?;
+        if out.id.is_empty() {
+            return Err("ec2:CreateSnapshot returned no id".into());
+        }
+        Ok(json!({ "snapshot": out.id }))
     }
 
     async fn await_snapshots(&self, cx: &StepContext) -> Result<Value, String> {
@@ -254,18 +243,15 @@ impl AwsProvider {
             if !data_ok {
                 let out = self
                     .ec2
-                    .describe_snapshots()
-                    .snapshot_ids(&data)
-                    .send()
+                    .describe_snapshots(&[&data])
                     .await
-                    .map_err(|e| format!("ec2:DescribeSnapshots: {}", describe_error(&e)))?;
-                let state = out.snapshots().first().and_then(|s| s.state().cloned());
-                match state {
-                    Some(ec2::types::SnapshotState::Completed) => data_ok = true,
-                    Some(ec2::types::SnapshotState::Error) => {
-                        return Err(format!("EBS snapshot {data} failed"));
-                    }
-                    other => self.progress("await-snapshots", format!("{data}: {other:?}")),
+                    .map_err(|e| format!("ec2:DescribeSnapshots: {e}"))?;
+                let state = out.first().and_then(|s| s.state.clone());
+                match state.as_deref() {
+                    Some("completed") => data_ok = true,
+                    Some("error") => return Err(format!("EBS snapshot {data} failed")),
+                    Some(other) => self.progress("await-snapshots", format!("{data}: {other}")),
+                    None => self.progress("await-snapshots", format!("{data}: not listed yet")),
                 }
             }
             if !db_ok {
@@ -298,21 +284,16 @@ impl AwsProvider {
     }
 
     /// The security groups of the old server's instance (read only).
-    async fn old_server_groups(&self) -> Result<Vec<ec2::types::SecurityGroup>, String> {
+    async fn old_server_groups(&self) -> Result<Vec<ec2::SecurityGroup>, String> {
         let from = self.from()?;
-        let reservations = self
+        let instances = self
             .ec2
-            .describe_instances()
-            .instance_ids(from.instance_id.as_str())
-            .send()
+            .describe_instances(&[from.instance_id.as_str()])
             .await
-            .map_err(|e| format!("ec2:DescribeInstances: {}", describe_error(&e)))?;
-        let ids: Vec<String> = reservations
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .flat_map(|i| i.security_groups())
-            .filter_map(|g| g.group_id().map(str::to_owned))
+            .map_err(|e| format!("ec2:DescribeInstances: {e}"))?;
+        let ids: Vec<String> = instances
+            .into_iter()
+            .flat_map(|i| i.security_groups)
             .collect();
         self.security_groups(ids).await
     }
@@ -320,33 +301,24 @@ impl AwsProvider {
     async fn vpc_cidr(&self, vpc: &str) -> Result<String, String> {
         let vpcs = self
             .ec2
-            .describe_vpcs()
-            .vpc_ids(vpc)
-            .send()
+            .describe_vpcs(&[vpc])
             .await
-            .map_err(|e| format!("ec2:DescribeVpcs: {}", describe_error(&e)))?;
-        vpcs.vpcs()
-            .first()
-            .and_then(|v| v.cidr_block())
-            .map(str::to_owned)
+            .map_err(|e| format!("ec2:DescribeVpcs: {e}"))?;
+        vpcs.into_iter()
+            .next()
+            .and_then(|v| v.cidr)
             .ok_or_else(|| format!("{vpc} has no IPv4 CIDR block"))
     }
 
-    async fn security_groups(
-        &self,
-        ids: Vec<String>,
-    ) -> Result<Vec<ec2::types::SecurityGroup>, String> {
+    async fn security_groups(&self, ids: Vec<String>) -> Result<Vec<ec2::SecurityGroup>, String> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let out = self
-            .ec2
-            .describe_security_groups()
-            .set_group_ids(Some(ids))
-            .send()
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.ec2
+            .describe_security_groups(&ids)
             .await
-            .map_err(|e| format!("ec2:DescribeSecurityGroups: {}", describe_error(&e)))?;
-        Ok(out.security_groups().to_vec())
+            .map_err(|e| format!("ec2:DescribeSecurityGroups: {e}"))
     }
 
     /// Reads what only the running deployment knows: the subnet's VPC and zone, the network
@@ -363,18 +335,13 @@ impl AwsProvider {
         let mut p: BTreeMap<String, String> = self.known_parameters.iter().cloned().collect();
         let subnets = self
             .ec2
-            .describe_subnets()
-            .subnet_ids(to.subnet_id.as_str())
-            .send()
+            .describe_subnets(&[to.subnet_id.as_str()])
             .await
-            .map_err(|e| format!("ec2:DescribeSubnets: {}", describe_error(&e)))?;
-        let subnet = subnets.subnets().first().ok_or("subnet not found")?;
-        let vpc = subnet.vpc_id().unwrap_or_default().to_owned();
+            .map_err(|e| format!("ec2:DescribeSubnets: {e}"))?;
+        let subnet = subnets.into_iter().next().ok_or("subnet not found")?;
+        let vpc = subnet.vpc.unwrap_or_default();
         p.insert("VpcId".into(), vpc.clone());
-        p.insert(
-            "AvailabilityZone".into(),
-            subnet.availability_zone().unwrap_or_default().to_owned(),
-        );
+        p.insert("AvailabilityZone".into(), subnet.zone.unwrap_or_default());
         if to.security_group_ids.is_none() {
             if !p.contains_key("AllowedCidr") {
                 let groups = self.old_server_groups().await?;
@@ -418,16 +385,10 @@ impl AwsProvider {
         }
         let volumes = self
             .ec2
-            .describe_volumes()
-            .volume_ids(from.data_volume.as_str())
-            .send()
+            .describe_volumes(&[from.data_volume.as_str()])
             .await
-            .map_err(|e| format!("ec2:DescribeVolumes: {}", describe_error(&e)))?;
-        let size = volumes
-            .volumes()
-            .first()
-            .and_then(|v| v.size())
-            .unwrap_or(1);
+            .map_err(|e| format!("ec2:DescribeVolumes: {e}"))?;
+        let size = volumes.first().and_then(|v| v.size).unwrap_or(1);
         p.insert("DataVolumeSize".into(), size.to_string());
         if let Some(s) = cx
             .output("snapshot-data")
@@ -683,29 +644,22 @@ impl AwsProvider {
             .and_then(|o| o["InstanceId"].as_str())
             .ok_or("deploy left no InstanceId output")?
             .to_owned();
-        let out = self
+        let association = self
             .ec2
-            .associate_address()
-            .allocation_id(allocation.as_str())
-            .instance_id(&instance)
-            .allow_reassociation(true)
-            .send()
+            .associate_address(allocation.as_str(), &instance)
             .await
-            .map_err(|e| format!("ec2:AssociateAddress: {}", describe_error(&e)))?;
-        let association = out.association_id().unwrap_or_default().to_owned();
+            .map_err(|e| format!("ec2:AssociateAddress: {e}"))?
+            .unwrap_or_default();
         let addresses = self
             .ec2
-            .describe_addresses()
-            .allocation_ids(allocation.as_str())
-            .send()
+            .describe_addresses(&[allocation.as_str()])
             .await
-            .map_err(|e| format!("ec2:DescribeAddresses: {}", describe_error(&e)))?;
+            .map_err(|e| format!("ec2:DescribeAddresses: {e}"))?;
         let public_ip = addresses
-            .addresses()
-            .first()
-            .and_then(|a| a.public_ip())
-            .ok_or_else(|| format!("{allocation} has no public IP"))?
-            .to_owned();
+            .into_iter()
+            .next()
+            .and_then(|a| a.public_ip)
+            .ok_or_else(|| format!("{allocation} has no public IP"))?;
         let stack = self.stack().await?.ok_or("the stack disappeared")?;
         let mut req = self
             .cfn
@@ -746,11 +700,9 @@ impl AwsProvider {
             }
         }
         self.ec2
-            .reboot_instances()
-            .instance_ids(&instance)
-            .send()
+            .reboot_instance(&instance)
             .await
-            .map_err(|e| format!("ec2:RebootInstances: {}", describe_error(&e)))?;
+            .map_err(|e| format!("ec2:RebootInstances: {e}"))?;
         Ok(
             json!({ "allocation": allocation, "instance": instance, "association": association, "public_ip": public_ip }),
         )
@@ -766,10 +718,6 @@ fn stack_outputs(stack: &cfn::types::Stack) -> Value {
         }
     }
     Value::Object(out)
-}
-
-fn ec2_tag(k: &str, v: &str) -> ec2::types::Tag {
-    ec2::types::Tag::builder().key(k).value(v).build()
 }
 
 fn rds_tag(k: &str, v: &str) -> rds::types::Tag {

@@ -3,7 +3,7 @@
 //! line, this is the second), and a security group the template creates copies the network the
 //! old server admits on HTTPS instead of opening the VPC.
 
-use aws_sdk_ec2 as ec2;
+use super::ec2::{IpPermission, SecurityGroup};
 
 /// An IPv4 network `a.b.c.d/n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,38 +56,27 @@ impl std::fmt::Display for Admits {
 }
 
 /// Whether a rule lets TCP in on `port`.
-fn covers(p: &ec2::types::IpPermission, port: i32) -> bool {
-    match p.ip_protocol() {
-        Some("-1") => true,
-        Some("tcp") | Some("6") => {
-            p.from_port().unwrap_or(0) <= port && port <= p.to_port().unwrap_or(65535)
-        }
+fn covers(p: &IpPermission, port: i32) -> bool {
+    match p.protocol.as_str() {
+        "-1" => true,
+        "tcp" | "6" => p.from_port.unwrap_or(0) <= port && port <= p.to_port.unwrap_or(65535),
         _ => false,
     }
 }
 
 /// Every source the groups admit on `port`, in the groups' order.
-pub fn admitted(groups: &[ec2::types::SecurityGroup], port: i32) -> Vec<Admits> {
+pub fn admitted(groups: &[SecurityGroup], port: i32) -> Vec<Admits> {
     let mut out = Vec::new();
     for g in groups {
-        let rule_group = g.group_id().unwrap_or_default().to_owned();
-        for p in g.ip_permissions().iter().filter(|p| covers(p, port)) {
-            for pair in p.user_id_group_pairs() {
-                if let Some(source) = pair.group_id() {
-                    out.push(Admits::Group {
-                        rule_group: rule_group.clone(),
-                        source: source.to_owned(),
-                    });
-                }
-            }
-            for range in p.ip_ranges() {
-                if let Some(cidr) = range.cidr_ip() {
-                    out.push(Admits::Cidr {
-                        rule_group: rule_group.clone(),
-                        cidr: cidr.to_owned(),
-                    });
-                }
-            }
+        for p in g.inbound.iter().filter(|p| covers(p, port)) {
+            out.extend(p.groups.iter().map(|source| Admits::Group {
+                rule_group: g.id.clone(),
+                source: source.clone(),
+            }));
+            out.extend(p.cidrs.iter().map(|cidr| Admits::Cidr {
+                rule_group: g.id.clone(),
+                cidr: cidr.clone(),
+            }));
         }
     }
     out
@@ -96,7 +85,7 @@ pub fn admitted(groups: &[ec2::types::SecurityGroup], port: i32) -> Vec<Admits> 
 /// The one network the old server's groups admit on HTTPS, for the new server's own group.
 /// Several networks (or none) cannot become the template's single `AllowedCidr`: the spec must
 /// say then.
-pub fn https_network(groups: &[ec2::types::SecurityGroup]) -> Result<String, String> {
+pub fn https_network(groups: &[SecurityGroup]) -> Result<String, String> {
     let mut cidrs: Vec<String> = admitted(groups, 443)
         .into_iter()
         .filter_map(|a| match a {
@@ -126,21 +115,17 @@ mod tests {
         to: i32,
         source_group: Option<&str>,
         cidr: Option<&str>,
-    ) -> ec2::types::SecurityGroup {
-        let mut p = ec2::types::IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(from)
-            .to_port(to);
-        if let Some(s) = source_group {
-            p = p.user_id_group_pairs(ec2::types::UserIdGroupPair::builder().group_id(s).build());
+    ) -> SecurityGroup {
+        SecurityGroup {
+            id: id.into(),
+            inbound: vec![IpPermission {
+                protocol: "tcp".into(),
+                from_port: Some(from),
+                to_port: Some(to),
+                groups: source_group.into_iter().map(str::to_owned).collect(),
+                cidrs: cidr.into_iter().map(str::to_owned).collect(),
+            }],
         }
-        if let Some(c) = cidr {
-            p = p.ip_ranges(ec2::types::IpRange::builder().cidr_ip(c).build());
-        }
-        ec2::types::SecurityGroup::builder()
-            .group_id(id)
-            .ip_permissions(p.build())
-            .build()
     }
 
     #[test]

@@ -71,17 +71,9 @@ impl AwsProvider {
 
     async fn old_instance(&self, from: &FromAws, report: &mut Report) {
         let id = from.instance_id.as_str();
-        match self.ec2.describe_instances().instance_ids(id).send().await {
+        match self.ec2.describe_instances(&[id]).await {
             Ok(out) => {
-                let state = out
-                    .reservations()
-                    .iter()
-                    .flat_map(|r| r.instances())
-                    .find_map(|i| {
-                        i.state()
-                            .and_then(|s| s.name())
-                            .map(|n| n.as_str().to_owned())
-                    });
+                let state = out.into_iter().find_map(|i| i.state);
                 match state.as_deref() {
                     Some("running") => report.ok(format!("from.aws.instance_id {id} runs")),
                     Some(other) => report.problem(format!(
@@ -101,19 +93,18 @@ impl AwsProvider {
 
     async fn old_volume(&self, from: &FromAws, report: &mut Report) {
         let id = from.data_volume.as_str();
-        match self.ec2.describe_volumes().volume_ids(id).send().await {
+        match self.ec2.describe_volumes(&[id]).await {
             Ok(out) => {
                 let attached = out
-                    .volumes()
                     .iter()
-                    .flat_map(|v| v.attachments())
-                    .any(|a| a.instance_id() == Some(from.instance_id.as_str()));
+                    .flat_map(|v| &v.attached_to)
+                    .any(|i| i == from.instance_id.as_str());
                 if attached {
                     report.ok(format!(
                         "from.aws.data_volume {id} is attached to {}",
                         from.instance_id
                     ));
-                } else if out.volumes().is_empty() {
+                } else if out.is_empty() {
                     report.problem(format!("from.aws.data_volume {id}: no such volume"));
                 } else {
                     report.problem(format!(
@@ -210,14 +201,11 @@ impl AwsProvider {
     async fn subnet_cidr(&self, to: &ToAws) -> Option<Ipv4Net> {
         let out = self
             .ec2
-            .describe_subnets()
-            .subnet_ids(to.subnet_id.as_str())
-            .send()
+            .describe_subnets(&[to.subnet_id.as_str()])
             .await
             .ok()?;
-        out.subnets()
-            .first()
-            .and_then(|s| s.cidr_block())
+        out.first()
+            .and_then(|s| s.cidr.as_deref())
             .and_then(Ipv4Net::parse)
     }
 
@@ -226,14 +214,8 @@ impl AwsProvider {
             return;
         };
         let id = allocation.as_str();
-        match self
-            .ec2
-            .describe_addresses()
-            .allocation_ids(id)
-            .send()
-            .await
-        {
-            Ok(out) if !out.addresses().is_empty() => {
+        match self.ec2.describe_addresses(&[id]).await {
+            Ok(out) if !out.is_empty() => {
                 report.ok(format!("from.aws.elastic_ip {id} exists"));
             }
             Ok(_) => report.problem(format!("from.aws.elastic_ip {id}: no such address")),
@@ -252,21 +234,14 @@ impl AwsProvider {
         let Some(s) = &self.spec.snapshots else {
             return;
         };
-        match self
-            .ec2
-            .describe_snapshots()
-            .snapshot_ids(&s.data)
-            .send()
-            .await
-        {
-            Ok(out) => match out.snapshots().first().and_then(|x| x.state()) {
-                Some(state) if state.as_str() == "completed" => {
+        match self.ec2.describe_snapshots(&[s.data.as_str()]).await {
+            Ok(out) => match out.first().and_then(|x| x.state.as_deref()) {
+                Some("completed") => {
                     report.ok(format!("snapshots.data {} is completed", s.data));
                 }
                 Some(state) => report.problem(format!(
-                    "snapshots.data {} is {}, not completed",
-                    s.data,
-                    state.as_str()
+                    "snapshots.data {} is {state}, not completed",
+                    s.data
                 )),
                 None => report.problem(format!("snapshots.data {}: no such snapshot", s.data)),
             },
@@ -309,10 +284,8 @@ impl AwsProvider {
     /// Where the new server goes: the subnet, the image, the key pair and the given groups.
     async fn new_placement(&self, to: &ToAws, report: &mut Report) {
         let subnet = to.subnet_id.as_str();
-        match self.ec2.describe_subnets().subnet_ids(subnet).send().await {
-            Ok(out) if !out.subnets().is_empty() => {
-                report.ok(format!("to.aws.subnet_id {subnet} exists"))
-            }
+        match self.ec2.describe_subnets(&[subnet]).await {
+            Ok(out) if !out.is_empty() => report.ok(format!("to.aws.subnet_id {subnet} exists")),
             Ok(_) => report.problem(format!("to.aws.subnet_id {subnet}: no such subnet")),
             Err(e) => report.problem(not_found(
                 "to.aws.subnet_id",
@@ -322,10 +295,8 @@ impl AwsProvider {
             )),
         }
         let image = to.image_id.as_str();
-        match self.ec2.describe_images().image_ids(image).send().await {
-            Ok(out) if !out.images().is_empty() => {
-                report.ok(format!("to.aws.image_id {image} exists"))
-            }
+        match self.ec2.describe_images(&[image]).await {
+            Ok(out) if !out.is_empty() => report.ok(format!("to.aws.image_id {image} exists")),
             Ok(_) => report.problem(format!(
                 "to.aws.image_id {image}: not found{}",
                 fix("to.aws.image_id")
@@ -338,10 +309,8 @@ impl AwsProvider {
             )),
         }
         let key = to.key_name.as_str();
-        match self.ec2.describe_key_pairs().key_names(key).send().await {
-            Ok(out) if !out.key_pairs().is_empty() => {
-                report.ok(format!("to.aws.key_name {key} exists"))
-            }
+        match self.ec2.describe_key_pairs(&[key]).await {
+            Ok(out) if !out.is_empty() => report.ok(format!("to.aws.key_name {key} exists")),
             Ok(_) => report.problem(format!(
                 "to.aws.key_name {key}: not found{}",
                 fix("to.aws.key_name")

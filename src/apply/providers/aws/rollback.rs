@@ -13,19 +13,15 @@ impl AwsProvider {
             .elastic_ip
             .as_ref()
             .ok_or("the spec names no from.aws.elastic_ip to move back")?;
-        let out = self
+        let association = self
             .ec2
-            .associate_address()
-            .allocation_id(allocation.as_str())
-            .instance_id(from.instance_id.as_str())
-            .allow_reassociation(true)
-            .send()
+            .associate_address(allocation.as_str(), from.instance_id.as_str())
             .await
-            .map_err(|e| format!("ec2:AssociateAddress: {}", describe_error(&e)))?;
+            .map_err(|e| format!("ec2:AssociateAddress: {e}"))?;
         Ok(json!({
             "allocation": allocation,
             "instance": from.instance_id,
-            "association": out.association_id(),
+            "association": association,
         }))
     }
 
@@ -34,11 +30,9 @@ impl AwsProvider {
             .as_str()
             .ok_or("the journal has no new instance (deploy's InstanceId output)")?;
         self.ec2
-            .stop_instances()
-            .instance_ids(instance)
-            .send()
+            .stop_instance(instance)
             .await
-            .map_err(|e| format!("ec2:StopInstances: {}", describe_error(&e)))?;
+            .map_err(|e| format!("ec2:StopInstances: {e}"))?;
         Ok(json!({ "instance": instance }))
     }
 
