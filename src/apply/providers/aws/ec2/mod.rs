@@ -69,13 +69,16 @@ impl Ec2 {
         self.client.describe(&p, Snapshot::all_in).await
     }
 
-    /// Snapshots carrying the tag `key=value`.
+    /// This account's snapshots carrying the tag `key=value`. `Owner=self`: without it EC2
+    /// searches every public snapshot in the region as well.
     pub async fn snapshots_tagged(
         &self,
         key: &str,
         value: &str,
     ) -> Result<Vec<Snapshot>, Ec2Error> {
-        let p = Params::new("DescribeSnapshots").filter(&format!("tag:{key}"), &[value]);
+        let p = Params::new("DescribeSnapshots")
+            .list("Owner", &["self"])
+            .filter(&format!("tag:{key}"), &[value]);
         self.client.describe(&p, Snapshot::all_in).await
     }
 
