@@ -14,7 +14,6 @@ mod common;
 mod doubles;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,35 +23,6 @@ use serde_json::{Value, json};
 use doubles::{
     NEW_ITEMS, OLD_ITEMS, Proc, after_cutover, items, never_both_enabled, old_items, requests,
 };
-
-fn venv() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("CLOVERLIFT_VENV")?);
-    if dir.join("bin/moto_server").exists() {
-        Some(dir)
-    } else {
-        None
-    }
-}
-
-/// The venv with moto, or None (with a note) outside CI.
-fn tools() -> Option<PathBuf> {
-    let found = venv();
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the apply tests: scripts/test installs moto into its venv"
-        );
-        eprintln!("moto is not installed (run scripts/test); skipping");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 struct World {
     _moto: Proc,
@@ -71,22 +41,8 @@ fn cloverdx_server(venv: &Path, items: &str) -> (Proc, u16) {
 }
 
 fn world() -> Option<World> {
-    let venv = tools()?;
-    let port = free_port();
-    let moto = Proc(
-        Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let venv = doubles::moto_venv()?;
+    let (moto, endpoint) = doubles::moto(&venv, &[]);
     let out = Command::new(venv.join("bin/python"))
         .arg(common::root().join("tests/servers/aws_world.py"))
         .args(["seed", &endpoint])

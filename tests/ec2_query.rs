@@ -8,52 +8,17 @@
 
 #![cfg(feature = "aws")]
 
+mod common;
+mod doubles;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use cloverlift::apply::providers::aws::ec2::Ec2;
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn venv() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("CLOVERLIFT_VENV")?);
-    if dir.join("bin/moto_server").exists() {
-        return Some(dir);
-    }
-    None
-}
-
-fn tools() -> Option<PathBuf> {
-    let found = venv();
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the EC2 tests: scripts/test installs moto into its venv"
-        );
-        eprintln!("moto is not installed (run scripts/test); skipping");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn config(key: &str, secret: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
@@ -85,23 +50,11 @@ print(json.dumps({"key": key["AccessKeyId"], "secret": key["SecretAccessKey"], "
 
 #[tokio::test(flavor = "current_thread")]
 async fn moto_with_authentication_on_accepts_every_signature() {
-    let Some(venv) = tools() else { return };
-    let port = free_port();
-    let _moto = Moto(
-        Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", SETUP_REQUESTS.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let Some(venv) = doubles::moto_venv() else {
+        return;
+    };
+    let requests = SETUP_REQUESTS.to_string();
+    let (_moto, endpoint) = doubles::moto(&venv, &[("INITIAL_NO_AUTH_ACTION_COUNT", &requests)]);
     let out = Command::new(venv.join("bin/python"))
         .args(["-c", SETUP, &endpoint])
         .output()

@@ -33,6 +33,8 @@ pub mod secrets;
 pub mod server_config;
 #[cfg(feature = "apply-core")]
 pub mod summary;
+#[cfg(feature = "apply-core")]
+pub mod xml_reference;
 
 #[cfg(feature = "apply-core")]
 pub mod providers;

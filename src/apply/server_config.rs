@@ -86,17 +86,8 @@ pub fn items(xml: &str) -> Result<Vec<Item>, String> {
                     identity.get_or_insert_with(String::new).push_str(&text);
                 }
             }
-            // `&amp;`, `&#38;`: the reader reports references apart from the text around them.
             Event::GeneralRef(r) if in_identity => {
-                let resolved = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                    Some(c) => c.to_string(),
-                    None => {
-                        let name = r.decode().map_err(|e| e.to_string())?;
-                        quick_xml::escape::resolve_xml_entity(&name)
-                            .ok_or_else(|| format!("unknown entity &{name};"))?
-                            .to_owned()
-                    }
-                };
+                let resolved = super::xml_reference::resolve(&r)?;
                 if let Some((_, _, _, identity)) = &mut current {
                     identity.get_or_insert_with(String::new).push_str(&resolved);
                 }

@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -48,6 +50,45 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The test venv when it has moto, or None (with a note) outside CI: CI must run the AWS
+/// tests, and scripts/test installs moto into its venv.
+pub fn moto_venv() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CLOVERLIFT_VENV").unwrap_or_default());
+    if dir.join("bin/moto_server").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the AWS tests: scripts/test installs moto into its venv"
+    );
+    eprintln!("moto is not installed (run scripts/test); skipping");
+    None
+}
+
+/// moto in server mode on a free port of 127.0.0.1, with `env` set, once it accepts
+/// connections; gives the process and its endpoint URL.
+pub fn moto(venv: &Path, env: &[(&str, &str)]) -> (Proc, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let moto = Proc(
+        Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (moto, format!("http://127.0.0.1:{port}"))
 }
 
 /// Starts `script` (a path under the repository) with `python` and `args`; gives the process

@@ -158,10 +158,6 @@ impl Client {
         })
     }
 
-    pub fn endpoint(&self) -> &str {
-        self.endpoint.as_str()
-    }
-
     /// One operation with one answer.
     pub async fn call(&self, params: &Params, idempotent: bool) -> Result<Node, Ec2Error> {
         self.send(params, None, idempotent).await

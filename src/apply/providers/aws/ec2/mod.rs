@@ -50,10 +50,6 @@ impl Ec2 {
         })
     }
 
-    pub fn endpoint(&self) -> &str {
-        self.client.endpoint()
-    }
-
     pub async fn describe_instances(&self, ids: &[&str]) -> Result<Vec<Instance>, Ec2Error> {
         let p = Params::new("DescribeInstances").list("InstanceId", ids);
         self.client.describe(&p, Instance::all_in).await

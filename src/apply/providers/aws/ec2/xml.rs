@@ -17,6 +17,24 @@ pub struct Node {
 /// the limit keeps a hostile answer from growing the stack without bound.
 const MAX_DEPTH: usize = 64;
 
+/// A finished element joins its parent; without one it is the root, given back.
+fn close(stack: &mut [Node], node: Node) -> Option<Node> {
+    match stack.last_mut() {
+        Some(parent) => {
+            parent.children.push(node);
+            None
+        }
+        None => Some(node),
+    }
+}
+
+/// Text (or a reference's character) belongs to the element open around it.
+fn append(stack: &mut [Node], text: &str) {
+    if let Some(node) = stack.last_mut() {
+        node.text.push_str(text);
+    }
+}
+
 impl Node {
     /// Reads a whole document; gives its root element.
     pub fn parse(text: &str) -> Result<Node, String> {
@@ -34,46 +52,20 @@ impl Node {
                     stack.push(Node::named(e.local_name().as_ref()));
                 }
                 Event::Empty(e) => {
-                    let node = Node::named(e.local_name().as_ref());
-                    if let Some(parent) = stack.last_mut() {
-                        parent.children.push(node);
-                    } else {
-                        return Ok(node);
-                    }
-                }
-                Event::Text(t) => {
-                    let text = t.decode().map_err(|e| e.to_string())?;
-                    if let Some(node) = stack.last_mut() {
-                        node.text.push_str(&text);
-                    }
-                }
-                Event::CData(t) => {
-                    let text = t.decode().map_err(|e| e.to_string())?;
-                    if let Some(node) = stack.last_mut() {
-                        node.text.push_str(&text);
-                    }
-                }
-                // `&amp;`, `&#38;`: the reader reports references apart from the text around them.
-                Event::GeneralRef(r) => {
-                    let resolved = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                        Some(c) => c.to_string(),
-                        None => {
-                            let name = r.decode().map_err(|e| e.to_string())?;
-                            quick_xml::escape::resolve_xml_entity(&name)
-                                .ok_or_else(|| format!("unknown entity &{name};"))?
-                                .to_owned()
-                        }
-                    };
-                    if let Some(node) = stack.last_mut() {
-                        node.text.push_str(&resolved);
+                    if let Some(root) = close(&mut stack, Node::named(e.local_name().as_ref())) {
+                        return Ok(root);
                     }
                 }
                 Event::End(_) => {
                     let node = stack.pop().ok_or("XML closes an element it never opened")?;
-                    match stack.last_mut() {
-                        Some(parent) => parent.children.push(node),
-                        None => return Ok(node),
+                    if let Some(root) = close(&mut stack, node) {
+                        return Ok(root);
                     }
+                }
+                Event::Text(t) => append(&mut stack, &t.decode().map_err(|e| e.to_string())?),
+                Event::CData(t) => append(&mut stack, &t.decode().map_err(|e| e.to_string())?),
+                Event::GeneralRef(r) => {
+                    append(&mut stack, &crate::apply::xml_reference::resolve(&r)?);
                 }
                 Event::Eof => return Err("XML ends before its root element closes".into()),
                 _ => {}
