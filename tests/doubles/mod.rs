@@ -4,10 +4,8 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -67,36 +65,31 @@ pub fn moto_venv() -> Option<PathBuf> {
     None
 }
 
-/// moto in server mode on a free port of 127.0.0.1, with `env` set, once it accepts
-/// connections; gives the process and its endpoint URL.
+/// moto in server mode on a port of 127.0.0.1 it binds itself (tests/servers/moto_server.py),
+/// with `env` set; gives the process and its endpoint URL once it listens.
 pub fn moto(venv: &Path, env: &[(&str, &str)]) -> (Proc, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let moto = Proc(
-        Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let script = super::common::root().join("tests/servers/moto_server.py");
+    let (moto, port) = start_with_env(&venv.join("bin/python"), &script, &[], env);
     (moto, format!("http://127.0.0.1:{port}"))
 }
 
 /// Starts `script` (a path under the repository) with `python` and `args`; gives the process
 /// and the port it listens on.
 pub fn start(python: &Path, script: &Path, args: &[&str]) -> (Proc, u16) {
+    start_with_env(python, script, args, &[])
+}
+
+/// [`start`] with `env` added to the script's environment.
+pub fn start_with_env(
+    python: &Path,
+    script: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Proc, u16) {
     let mut child = Command::new(python)
         .arg(script)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", script.display()));
