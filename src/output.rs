@@ -26,6 +26,50 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// As [`replace_file`], but leaves `path` alone when it already is a file of ours holding
+/// exactly `bytes`: re-rendering an unchanged plan then rewrites nothing, so file times stay
+/// (for make, rsync, editors) and no disk is written. Gives whether it wrote.
+pub fn replace_file_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if already_holds(path, bytes) {
+        return Ok(false);
+    }
+    replace_file(path, bytes).map(|()| true)
+}
+
+/// Whether `path` is a regular file (not a link: it is opened with `O_NOFOLLOW`), owned by
+/// this user, writable by nobody else, with one name, holding exactly `bytes`. A file anyone
+/// else could change, or reach through another name, is replaced as usual, so what stays is
+/// as much ours as what [`replace_file`] would write.
+fn already_holds(path: &Path, bytes: &[u8]) -> bool {
+    #[cfg(unix)]
+    {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let mut options = OpenOptions::new();
+        let Ok(mut file) = no_follow(options.read(true)).open(path) else {
+            return false;
+        };
+        let Ok(meta) = file.metadata() else {
+            return false;
+        };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let ours = meta.uid() == unsafe { libc::geteuid() };
+        let private = meta.mode() & 0o022 == 0;
+        if !(meta.is_file() && ours && private && meta.nlink() == 1)
+            || meta.len() != bytes.len() as u64
+        {
+            return false;
+        }
+        let mut found = Vec::with_capacity(bytes.len() + 1);
+        file.read_to_end(&mut found).is_ok() && found == bytes
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, bytes);
+        false
+    }
+}
+
 /// Creates a new, empty temporary file next to `path`, under a name nobody else holds.
 /// Makes `options` refuse to open a symbolic link as the last path component (ELOOP), so a link
 /// planted where cloverlift keeps its own state (journal, lock) cannot point a write or a
@@ -90,5 +134,49 @@ mod tests {
         let target = out.join("t.json");
         assert!(!target.symlink_metadata().unwrap().file_type().is_symlink());
         assert_eq!(std::fs::read_to_string(target).unwrap(), "new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_identical_file_of_ours_is_left_alone_and_anything_else_is_replaced() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        assert!(
+            replace_file_if_changed(&path, b"one").unwrap(),
+            "a new file is written"
+        );
+        let inode = path.metadata().unwrap().ino();
+        assert!(
+            !replace_file_if_changed(&path, b"one").unwrap(),
+            "the same text stays"
+        );
+        assert_eq!(path.metadata().unwrap().ino(), inode);
+        assert!(
+            replace_file_if_changed(&path, b"two").unwrap(),
+            "other text is written"
+        );
+        assert!(
+            replace_file_if_changed(&path, b"twotwo").unwrap(),
+            "so is a longer one"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"twotwo");
+
+        // Writable by others: whatever it holds now, it could hold something else later.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(replace_file_if_changed(&path, b"twotwo").unwrap());
+        // A second name for it: a change through that name would change the output.
+        std::fs::hard_link(&path, dir.path().join("other")).unwrap();
+        assert!(replace_file_if_changed(&path, b"twotwo").unwrap());
+        assert_eq!(path.metadata().unwrap().nlink(), 1);
+
+        // A link to a file with the very text: the link is replaced, its target untouched.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "same").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        assert!(replace_file_if_changed(&link, b"same").unwrap());
+        assert!(!link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), b"same");
     }
 }

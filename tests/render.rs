@@ -528,6 +528,53 @@ fn out_must_be_a_directory_and_stale_renders_are_refused_or_cleaned() {
     assert_eq!(render_to("plans/gcp-prod.yaml", &dir, &[]).code, 0);
 }
 
+/// Rendering the same spec again rewrites nothing (file times and inodes stay, for make and
+/// rsync), says so, and a file someone edited is put back.
+#[cfg(unix)]
+#[test]
+fn a_second_render_of_the_same_spec_leaves_unchanged_files_alone() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("out");
+    let first = render_to("plans/aws-prod.yaml", &dir, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stderr.contains("wrote "), "{}", first.stderr);
+    let inodes = |dir: &Path| -> Vec<(String, u64)> {
+        common::files_in(dir)
+            .into_iter()
+            .map(|(n, _)| {
+                let ino = std::fs::metadata(dir.join(&n)).expect("file").ino();
+                (n, ino)
+            })
+            .collect()
+    };
+    let (files, before) = (common::files_in(&dir), inodes(&dir));
+
+    let again = render_to("plans/aws-prod.yaml", &dir, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stderr.contains("wrote "), "{}", again.stderr);
+    assert_eq!(
+        again.stderr.matches("unchanged ").count(),
+        files.len(),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(inodes(&dir), before, "no file was replaced");
+
+    let edited = dir.join("cloudformation.yaml");
+    std::fs::write(&edited, "edited by hand\n").expect("edit");
+    let third = render_to("plans/aws-prod.yaml", &dir, &[]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert!(
+        third
+            .stderr
+            .contains(&format!("wrote {}", edited.display())),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(common::files_in(&dir), files, "the render's text is back");
+}
+
 /// `templates export` writes a valid override directory: rendering with it gives the same files.
 #[test]
 fn exported_templates_render_the_same_files_and_are_never_overwritten() {

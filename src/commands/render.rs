@@ -70,12 +70,16 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
         };
         let written = render::out_dir::prepare(&dir, &artifacts.files, args.clean)
             .and_then(|()| render::write(artifacts, &dir));
-        if let Err(e) = written {
-            report_io(io, e);
-            return exit::USAGE;
-        }
-        for name in artifacts.files.keys() {
-            let _ = writeln!(io.err, "wrote {}", dir.join(name).display());
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                report_io(io, e);
+                return exit::USAGE;
+            }
+        };
+        for (name, wrote) in written {
+            let verb = if wrote { "wrote" } else { "unchanged" };
+            let _ = writeln!(io.err, "{verb} {}", dir.join(name).display());
         }
         report_discovered(valid, artifacts, io);
     }

@@ -32,91 +32,104 @@ pub struct Embedded {
     pub name: &'static str,
     pub syntax: Syntax,
     pub source: &'static str,
+    /// Of `source`, computed by the compiler: what the ahead-of-time table is matched on.
+    pub fingerprint: u64,
+}
+
+impl Embedded {
+    const fn new(name: &'static str, syntax: Syntax, source: &'static str) -> Embedded {
+        Embedded {
+            name,
+            syntax,
+            source,
+            fingerprint: super::precompiled::fingerprint(source),
+        }
+    }
 }
 
 /// Every shipped template. Partials (names with `partials/`) are hook points organisations
 /// override to add resources or outputs; they ship empty.
 pub const TEMPLATES: &[Embedded] = &[
-    Embedded {
-        name: "aws/cloudformation.yaml",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/aws/cloudformation.yaml.hbs"),
-    },
-    Embedded {
-        name: "aws/war-cloudformation.yaml",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/aws/war-cloudformation.yaml.hbs"),
-    },
-    Embedded {
-        name: "aws/partials/extra-resources",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/aws/partials/extra-resources.hbs"),
-    },
-    Embedded {
-        name: "aws/partials/extra-outputs",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/aws/partials/extra-outputs.hbs"),
-    },
-    Embedded {
-        name: "azure/azuredeploy.json",
-        syntax: Syntax::Arm,
-        source: include_str!("../../templates/azure/azuredeploy.json.hbs"),
-    },
-    Embedded {
-        name: "azure/war-runcommand.json",
-        syntax: Syntax::Arm,
-        source: include_str!("../../templates/azure/war-runcommand.json.hbs"),
-    },
-    Embedded {
-        name: "azure/partials/extra-resources",
-        syntax: Syntax::Arm,
-        source: include_str!("../../templates/azure/partials/extra-resources.hbs"),
-    },
-    Embedded {
-        name: "azure/partials/extra-outputs",
-        syntax: Syntax::Arm,
-        source: include_str!("../../templates/azure/partials/extra-outputs.hbs"),
-    },
-    Embedded {
-        name: "gcp/deployment.yaml",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/gcp/deployment.yaml.hbs"),
-    },
-    Embedded {
-        name: "gcp/main.tf.json",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/gcp/main.tf.json.hbs"),
-    },
-    Embedded {
-        name: "gcp/partials/extra-resources",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/gcp/partials/extra-resources.hbs"),
-    },
-    Embedded {
-        name: "gcp/partials/extra-outputs",
-        syntax: Syntax::Json,
-        source: include_str!("../../templates/gcp/partials/extra-outputs.hbs"),
-    },
-    Embedded {
-        name: "gcp/war-startup.sh",
-        syntax: Syntax::Shell,
-        source: include_str!("../../templates/gcp/war-startup.sh.hbs"),
-    },
-    Embedded {
-        name: "boot/datasource-guard.sh",
-        syntax: Syntax::Shell,
-        source: include_str!("../../templates/boot/datasource-guard.sh.hbs"),
-    },
-    Embedded {
-        name: "boot/startup-fallback.sh",
-        syntax: Syntax::Shell,
-        source: include_str!("../../templates/boot/startup-fallback.sh.hbs"),
-    },
-    Embedded {
-        name: "war/upgrade.sh",
-        syntax: Syntax::Shell,
-        source: include_str!("../../templates/war/upgrade.sh.hbs"),
-    },
+    Embedded::new(
+        "aws/cloudformation.yaml",
+        Syntax::Json,
+        include_str!("../../templates/aws/cloudformation.yaml.hbs"),
+    ),
+    Embedded::new(
+        "aws/war-cloudformation.yaml",
+        Syntax::Json,
+        include_str!("../../templates/aws/war-cloudformation.yaml.hbs"),
+    ),
+    Embedded::new(
+        "aws/partials/extra-resources",
+        Syntax::Json,
+        include_str!("../../templates/aws/partials/extra-resources.hbs"),
+    ),
+    Embedded::new(
+        "aws/partials/extra-outputs",
+        Syntax::Json,
+        include_str!("../../templates/aws/partials/extra-outputs.hbs"),
+    ),
+    Embedded::new(
+        "azure/azuredeploy.json",
+        Syntax::Arm,
+        include_str!("../../templates/azure/azuredeploy.json.hbs"),
+    ),
+    Embedded::new(
+        "azure/war-runcommand.json",
+        Syntax::Arm,
+        include_str!("../../templates/azure/war-runcommand.json.hbs"),
+    ),
+    Embedded::new(
+        "azure/partials/extra-resources",
+        Syntax::Arm,
+        include_str!("../../templates/azure/partials/extra-resources.hbs"),
+    ),
+    Embedded::new(
+        "azure/partials/extra-outputs",
+        Syntax::Arm,
+        include_str!("../../templates/azure/partials/extra-outputs.hbs"),
+    ),
+    Embedded::new(
+        "gcp/deployment.yaml",
+        Syntax::Json,
+        include_str!("../../templates/gcp/deployment.yaml.hbs"),
+    ),
+    Embedded::new(
+        "gcp/main.tf.json",
+        Syntax::Json,
+        include_str!("../../templates/gcp/main.tf.json.hbs"),
+    ),
+    Embedded::new(
+        "gcp/partials/extra-resources",
+        Syntax::Json,
+        include_str!("../../templates/gcp/partials/extra-resources.hbs"),
+    ),
+    Embedded::new(
+        "gcp/partials/extra-outputs",
+        Syntax::Json,
+        include_str!("../../templates/gcp/partials/extra-outputs.hbs"),
+    ),
+    Embedded::new(
+        "gcp/war-startup.sh",
+        Syntax::Shell,
+        include_str!("../../templates/gcp/war-startup.sh.hbs"),
+    ),
+    Embedded::new(
+        "boot/datasource-guard.sh",
+        Syntax::Shell,
+        include_str!("../../templates/boot/datasource-guard.sh.hbs"),
+    ),
+    Embedded::new(
+        "boot/startup-fallback.sh",
+        Syntax::Shell,
+        include_str!("../../templates/boot/startup-fallback.sh.hbs"),
+    ),
+    Embedded::new(
+        "war/upgrade.sh",
+        Syntax::Shell,
+        include_str!("../../templates/war/upgrade.sh.hbs"),
+    ),
 ];
 
 /// Where templates come from: the embedded set, with files of the same name from an
@@ -292,8 +305,15 @@ fn compile(t: &Embedded, dir: Option<&Path>) -> Result<Template, RenderFailure> 
             t.source.to_owned(),
         ),
     };
-    let template = super::pieces::compile(&text, t.name)
-        .map_err(|e| super::template_error::syntax(t.name, &origin, &e))?;
+    // A shipped template comes from the ahead-of-time table when it holds this very text.
+    let tabled = (text == t.source)
+        .then(|| super::precompiled::template(t.name, t.fingerprint))
+        .flatten();
+    let template = match tabled {
+        Some(template) => template,
+        None => super::pieces::compile(&text, t.name)
+            .map_err(|e| super::template_error::syntax(t.name, &origin, &e))?,
+    };
     if let Some((line, column)) = super::template_audit::first_unescaped(&template) {
         return Err(RenderFailure::Template {
             name: t.name.to_owned(),

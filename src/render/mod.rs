@@ -10,6 +10,7 @@ pub mod gcp;
 pub mod out_dir;
 pub mod parameters;
 mod pieces;
+mod precompiled;
 pub mod template_audit;
 pub mod template_error;
 pub mod war;
@@ -156,18 +157,27 @@ pub fn render(
 }
 
 /// Writes the artifacts into `dir` (created if needed). Each file is written to a temporary
-/// name and renamed, so a reader never sees half a file.
-pub fn write(artifacts: &Artifacts, dir: &Path) -> Result<(), RenderFailure> {
+/// name and renamed, so a reader never sees half a file; a file that already holds exactly
+/// its text is left as it is. Gives each file's name and whether it was written.
+pub fn write<'a>(
+    artifacts: &'a Artifacts,
+    dir: &Path,
+) -> Result<Vec<(&'a str, bool)>, RenderFailure> {
     let io = |path: &Path, e: std::io::Error| RenderFailure::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    for (name, text) in &artifacts.files {
-        crate::output::replace_file(&dir.join(name), text.as_bytes())
-            .map_err(|e| io(&dir.join(name), e))?;
-    }
-    Ok(())
+    artifacts
+        .files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            crate::output::replace_file_if_changed(&path, text.as_bytes())
+                .map(|written| (name.as_str(), written))
+                .map_err(|e| io(&path, e))
+        })
+        .collect()
 }
 
 /// The standard tags every new resource carries, then the spec's own, in key order.

@@ -6,19 +6,18 @@
 
 use std::sync::LazyLock;
 
-use serde_json::Value;
-
 use super::model::Spec;
 use super::node::Node;
 use super::read::Reader;
-use super::{partial, schema, validate, yaml};
+use super::schema::Schema;
+use super::{partial, validate, yaml};
 use crate::diagnostics::{self, SpecError};
 use crate::source::SourceFile;
 
 /// The only format version this build reads.
 pub const FORMAT_VERSION: i64 = 1;
 
-static SCHEMA: LazyLock<Value> = LazyLock::new(schema::checked_in);
+static SCHEMA: LazyLock<Schema> = LazyLock::new(Schema::checked_in);
 
 /// A spec that passed every rule, with the tree it came from (for spans in later stages).
 #[derive(Debug, Clone)]

@@ -4,15 +4,15 @@
 //! schema and checked only when it reads cleanly (its own errors are already reported).
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::model::{FromGcp, Hook};
 use super::node::Node;
 use super::read::Reader;
+use super::schema::Schema;
 use super::validate;
 use crate::diagnostics::SpecError;
 
-pub fn check(tree: &Node, schema: &Value) -> Vec<SpecError> {
+pub fn check(tree: &Node, schema: &Schema) -> Vec<SpecError> {
     let mut errors = Vec::new();
     if let Some(hooks) = section::<Vec<Hook>>(tree, schema, &["hooks"]) {
         errors.extend(validate::hook_rules(&hooks, tree));
@@ -25,7 +25,7 @@ pub fn check(tree: &Node, schema: &Value) -> Vec<SpecError> {
 }
 
 /// The typed part at `path`, when it is there and well-formed.
-fn section<T: DeserializeOwned>(tree: &Node, schema: &Value, path: &[&str]) -> Option<T> {
+fn section<T: DeserializeOwned>(tree: &Node, schema: &Schema, path: &[&str]) -> Option<T> {
     let value = Reader::new(schema).read_section(tree, path)?;
     serde_json::from_value(value).ok()
 }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::checked::{Family, rule};
 use super::node::{Entry, Kind, Node, Span};
+use super::schema::Schema;
 use crate::diagnostics::SpecError;
 use crate::suggest::nearest;
 
@@ -19,6 +20,7 @@ use crate::suggest::nearest;
 const SECRET_DEF: &str = "SecretRef";
 
 pub struct Reader<'s> {
+    schema: &'s Schema,
     root: &'s Value,
     pub errors: Vec<SpecError>,
 }
@@ -55,9 +57,10 @@ impl Path {
 }
 
 impl<'s> Reader<'s> {
-    pub fn new(root_schema: &'s Value) -> Self {
+    pub fn new(schema: &'s Schema) -> Self {
         Reader {
-            root: root_schema,
+            schema,
+            root: schema.root(),
             errors: Vec::new(),
         }
     }
@@ -103,9 +106,7 @@ impl<'s> Reader<'s> {
     }
 
     fn resolve(&self, reference: &str) -> Option<(&'s str, &'s Value)> {
-        let name = reference.strip_prefix("#/$defs/")?;
-        let (name, schema) = self.root.get("$defs")?.as_object()?.get_key_value(name)?;
-        Some((name.as_str(), schema))
+        self.schema.definition(reference.strip_prefix("#/$defs/")?)
     }
 
     fn read(&mut self, node: &Node, schema: &'s Value, path: &Path) -> Option<Value> {

@@ -1,9 +1,14 @@
 //! The JSON Schema (draft 2020-12) of the spec format, generated from the model types.
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
 use schemars::generate::SchemaSettings;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 /// The schema as a JSON value; `cloverlift schema` prints it and the reader checks against it.
-pub fn schema() -> serde_json::Value {
+pub fn schema() -> Value {
     let generator = SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<super::model::Spec>();
     schema.insert(
@@ -13,22 +18,168 @@ pub fn schema() -> serde_json::Value {
     schema.to_value()
 }
 
-/// The same schema, as checked in at `schema/upgrade-spec.schema.json`, for the reader: parsing
-/// it costs a fraction of generating it, which every process that reads a spec would pay. A
-/// test (`schema_command_matches_the_checked_in_schema`) keeps the file equal to `schema()`.
-pub fn checked_in() -> serde_json::Value {
-    const TEXT: &str = include_str!("../../schema/upgrade-spec.schema.json");
-    serde_json::from_str(TEXT).unwrap_or_else(|_| schema())
+/// The schema as the reader walks it: the root, and the definitions (`$defs`), each parsed
+/// from the checked-in text the first time the reader follows a `$ref` to it. A spec reads
+/// only its own cloud's definitions, so the others are never parsed; parsing the whole schema
+/// was a quarter of a `render` process.
+pub struct Schema {
+    root: Value,
+    definitions: BTreeMap<String, Definition>,
+}
+
+enum Definition {
+    Text(&'static RawValue, OnceLock<Option<Value>>),
+    Parsed(Value),
+}
+
+impl Schema {
+    /// The schema checked in at `schema/upgrade-spec.schema.json`: reading it costs a fraction
+    /// of generating it, which every process that reads a spec would pay. A test
+    /// (`the_checked_in_schema_is_the_generated_one`) keeps the file equal to `schema()`.
+    pub fn checked_in() -> Schema {
+        const TEXT: &str = include_str!("../../schema/upgrade-spec.schema.json");
+        Schema::split(TEXT).unwrap_or_else(|| Schema::whole(schema()))
+    }
+
+    /// The root parsed, the definitions only delimited.
+    fn split(text: &'static str) -> Option<Schema> {
+        let Split { root, definitions } = serde_json::from_str(text).ok()?;
+        Some(Schema {
+            root: Value::Object(root),
+            definitions: definitions
+                .into_iter()
+                .map(|(name, text)| (name.to_owned(), Definition::Text(text, OnceLock::new())))
+                .collect(),
+        })
+    }
+
+    /// A schema value with its definitions parsed already.
+    pub fn whole(mut value: Value) -> Schema {
+        let definitions = match value.as_object_mut().and_then(|o| o.remove("$defs")) {
+            Some(Value::Object(defs)) => defs
+                .into_iter()
+                .map(|(name, def)| (name, Definition::Parsed(def)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        Schema {
+            root: value,
+            definitions,
+        }
+    }
+
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// The definition `name` (of `#/$defs/name`), with its name as the schema spells it.
+    pub fn definition(&self, name: &str) -> Option<(&str, &Value)> {
+        let (name, def) = self.definitions.get_key_value(name)?;
+        let value = match def {
+            Definition::Parsed(v) => v,
+            Definition::Text(text, parsed) => parsed
+                .get_or_init(|| serde_json::from_str(text.get()).ok())
+                .as_ref()?,
+        };
+        Some((name.as_str(), value))
+    }
+}
+
+/// The checked-in schema read in one pass: every member but `$defs` parsed, the definitions
+/// only delimited (`RawValue` checks their syntax and borrows their text).
+struct Split {
+    root: Map<String, Value>,
+    definitions: Vec<(&'static str, &'static RawValue)>,
+}
+
+impl<'de: 'static> serde::Deserialize<'de> for Split {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(SplitVisitor)
+    }
+}
+
+struct SplitVisitor;
+
+impl<'de: 'static> serde::de::Visitor<'de> for SplitVisitor {
+    type Value = Split;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON Schema object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Split, A::Error> {
+        let mut split = Split {
+            root: Map::new(),
+            definitions: Vec::new(),
+        };
+        while let Some(key) = map.next_key::<&str>()? {
+            if key == "$defs" {
+                split.definitions = map
+                    .next_value::<BTreeMap<&str, &RawValue>>()?
+                    .into_iter()
+                    .collect();
+            } else {
+                split.root.insert(key.to_owned(), map.next_value()?);
+            }
+        }
+        Ok(split)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The checked-in text, with every definition parsed.
+    fn checked_in_value() -> Value {
+        let schema = Schema::checked_in();
+        let mut value = schema.root().clone();
+        let defs: Map<String, Value> = schema
+            .definitions
+            .keys()
+            .map(|name| {
+                let (_, def) = schema.definition(name).expect("parses");
+                (name.clone(), def.clone())
+            })
+            .collect();
+        value["$defs"] = Value::Object(defs);
+        value
+    }
+
     #[test]
     fn the_checked_in_schema_is_the_generated_one() {
+        assert!(
+            Schema::split(include_str!("../../schema/upgrade-spec.schema.json")).is_some(),
+            "the checked-in schema splits (else every process generates the schema)"
+        );
         assert_eq!(
-            super::checked_in(),
-            super::schema(),
+            checked_in_value(),
+            schema(),
             "regenerate it: cargo run -- schema > schema/upgrade-spec.schema.json"
         );
+    }
+
+    #[test]
+    fn a_definition_is_parsed_on_first_use_only() {
+        let schema = Schema::checked_in();
+        let parsed = |s: &Schema| {
+            s.definitions
+                .values()
+                .filter(|d| matches!(d, Definition::Text(_, once) if once.get().is_some()))
+                .count()
+        };
+        assert_eq!(parsed(&schema), 0);
+        let (name, def) = schema.definition("ToAws").expect("ToAws");
+        assert_eq!(name, "ToAws");
+        assert!(def.get("properties").is_some());
+        assert_eq!(parsed(&schema), 1);
+        assert!(schema.definition("NoSuchDefinition").is_none());
+    }
+
+    #[test]
+    fn a_schema_value_splits_the_same_way() {
+        let schema = Schema::whole(schema());
+        assert!(schema.root().get("$defs").is_none());
+        assert!(schema.definition("ToAws").is_some());
     }
 }
