@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use cloverlift::commands::{self, Io};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The version and which build this is: `apply` and `rollback` need the `aws` feature, and
 /// drive each cloud whose feature is on.
@@ -92,10 +94,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr, filtered by RUST_LOG (e.g. `RUST_LOG=cloverlift=debug`); off by default.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(cloverlift::logging::filter())
-        .with_writer(std::io::stderr)
+    // Logs go to stderr, filtered by RUST_LOG (e.g. `RUST_LOG=cloverlift=debug`); errors only
+    // by default.
+    let (filter, warning) = cloverlift::logging::filter();
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .try_init();
     // Unlocked handles: each write takes the lock briefly, so apply's worker threads can report
     // progress while the main thread runs the executor.
