@@ -169,11 +169,10 @@ fn dot_output_renders_with_graphviz() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !have_dot {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install graphviz (see .ci/run)"
+        common::missing_outside_ci(
+            "CI must install graphviz (see .ci/run)",
+            "graphviz not installed; skipping",
         );
-        eprintln!("graphviz not installed; skipping");
         return;
     }
     for spec in yaml_files("plans") {

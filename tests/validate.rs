@@ -370,11 +370,10 @@ fn the_man_page_formats_cleanly_and_lists_the_commands() {
         .stderr(std::process::Stdio::piped())
         .spawn()
     else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI has groff (man-db needs it)"
+        common::missing_outside_ci(
+            "CI has groff (man-db needs it)",
+            "SKIPPED: groff is not installed",
         );
-        eprintln!("SKIPPED: groff is not installed");
         return;
     };
     use std::io::Write as _;

@@ -290,28 +290,27 @@ fn check_override_dir(dir: &Path) -> Result<(), RenderFailure> {
     })
 }
 
-/// The override file if there is one, else the embedded text, parsed and audited.
+/// The override file if there is one, else the embedded template, compiled and audited. The
+/// embedded one comes from the ahead-of-time table (parsed only when its entry is stale); an
+/// override is always parsed.
 fn compile(t: &Embedded, dir: Option<&Path>) -> Result<Template, RenderFailure> {
-    let (origin, text) = match dir.map(|d| d.join(format!("{}.hbs", t.name))) {
+    let (origin, overriding) = match dir.map(|d| d.join(format!("{}.hbs", t.name))) {
         Some(path) if path.exists() => {
             let text = std::fs::read_to_string(&path).map_err(|e| RenderFailure::Io {
                 path: path.display().to_string(),
                 message: e.to_string(),
             })?;
-            (path.display().to_string(), text)
+            (path.display().to_string(), Some(text))
         }
-        _ => (
-            format!("templates/{}.hbs (embedded)", t.name),
-            t.source.to_owned(),
-        ),
+        _ => (format!("templates/{}.hbs (embedded)", t.name), None),
     };
-    // A shipped template comes from the ahead-of-time table when it holds this very text.
-    let tabled = (text == t.source)
-        .then(|| super::precompiled::template(t.name, t.fingerprint))
-        .flatten();
+    let tabled = match overriding {
+        None => super::precompiled::template(t.name, t.fingerprint),
+        Some(_) => None,
+    };
     let template = match tabled {
         Some(template) => template,
-        None => super::pieces::compile(&text, t.name)
+        None => super::pieces::compile(overriding.as_deref().unwrap_or(t.source), t.name)
             .map_err(|e| super::template_error::syntax(t.name, &origin, &e))?,
     };
     if let Some((line, column)) = super::template_audit::first_unescaped(&template) {

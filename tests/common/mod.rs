@@ -157,6 +157,13 @@ pub fn plans_for(prefix: &str) -> Vec<PathBuf> {
 
 /// A tool the tests use as an oracle, from an environment variable (set by scripts/test) or
 /// PATH. CI must have it; elsewhere its absence skips the oracle with a note.
+/// A tool a test needs is missing: a failure in CI, which must install it (`in_ci` says
+/// what CI owes), and a skip with a note elsewhere.
+pub fn missing_outside_ci(in_ci: &str, note: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{in_ci}");
+    eprintln!("{note}");
+}
+
 pub fn oracle(env: &str, fallback: &str) -> Option<String> {
     let candidate = std::env::var(env).unwrap_or_else(|_| fallback.into());
     let ok = Command::new(&candidate)
@@ -166,11 +173,10 @@ pub fn oracle(env: &str, fallback: &str) -> Option<String> {
     if ok {
         return Some(candidate);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{env} ({fallback}) is missing; scripts/test installs it into its venv"
+    missing_outside_ci(
+        &format!("{env} ({fallback}) is missing; scripts/test installs it into its venv"),
+        &format!("{fallback} not available; skipping the oracle"),
     );
-    eprintln!("{fallback} not available; skipping the oracle");
     None
 }
 
