@@ -3,8 +3,10 @@
 //! node (so the diagnostic has the node's span), and deserialization runs it again, so no
 //! value of these types exists without having passed it.
 
+#[cfg(test)]
 use std::borrow::Cow;
 
+#[cfg(test)]
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use crate::cloud::{Check, aws, azure, gcp, problem};
@@ -64,6 +66,7 @@ macro_rules! checked_strings {
                 }
             }
 
+            #[cfg(test)]
             impl JsonSchema for $ty {
                 fn schema_name() -> Cow<'static, str> {
                     stringify!($ty).into()

@@ -1,10 +1,12 @@
 //! The upgrade spec, format version 1, as SPEC.md defines it. These types are the single
-//! source of truth: the JSON Schema is generated from them, and the reader checks YAML
-//! against that schema before serde builds them, so the schema cannot drift from the parser.
+//! source of truth: the JSON Schema is generated from them (by the crate's tests, which keep
+//! the checked-in copy the binary reads equal to it), and the reader checks YAML against that
+//! schema before serde builds them, so the schema cannot drift from the parser.
 //! Doc comments become the schema's descriptions and the help of "missing field" errors.
 
 use std::collections::BTreeMap;
 
+#[cfg(test)]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -12,9 +14,10 @@ use super::checked::*;
 
 /// A CloverDX Server upgrade: from the running version to a new one, side by side from
 /// snapshots (`architecture`) or in place (`war`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "cloverlift upgrade spec")]
+#[cfg_attr(test, schemars(title = "cloverlift upgrade spec"))]
 pub struct Spec {
     /// Format version of this file. This build reads version 1.
     pub version: u32,
@@ -43,7 +46,8 @@ pub struct Spec {
 }
 
 /// A cloud provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
     Aws,
@@ -64,7 +68,8 @@ impl Cloud {
 }
 
 /// An upgrade strategy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// Deploy the new version next to the old one from snapshots of its database and data disk.
@@ -75,7 +80,8 @@ pub enum Strategy {
 }
 
 /// The running deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct From {
     /// CloverDX version that runs now, MAJOR.MINOR.PATCH.
@@ -94,7 +100,8 @@ pub struct From {
 }
 
 /// The running CloverDX Server's API endpoint and credentials.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Server {
     /// Base URL of the server, e.g. `https://clover.example.com/clover`: https, or http only to
@@ -111,7 +118,8 @@ pub struct Server {
 }
 
 /// Paths of the CloverDX Server API that apply calls, relative to the server URL.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Endpoints {
     /// Exports the server configuration (schedules and event listeners).
@@ -145,7 +153,8 @@ impl Default for Endpoints {
 }
 
 /// The running version on AWS.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FromAws {
     /// AWS region of the running deployment, e.g. `eu-west-1`.
@@ -162,7 +171,8 @@ pub struct FromAws {
 }
 
 /// The running version on Azure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FromAzure {
     /// Subscription id (a GUID).
@@ -183,7 +193,8 @@ pub struct FromAzure {
 }
 
 /// The running version on Google Cloud.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FromGcp {
     /// Project id.
@@ -204,7 +215,8 @@ pub struct FromGcp {
 }
 
 /// The new version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct To {
     /// CloverDX version to upgrade to, MAJOR.MINOR.PATCH; newer than `from.version`.
@@ -227,7 +239,8 @@ pub struct To {
 }
 
 /// The new deployment on AWS.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToAws {
     /// CloverDX Server AMI of the new version.
@@ -258,7 +271,8 @@ pub struct ToAws {
 }
 
 /// The new deployment on Azure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToAzure {
     /// Resource group of the new deployment; defaults to `from.azure.resource_group`.
@@ -286,7 +300,8 @@ pub struct ToAzure {
 }
 
 /// An Azure Marketplace image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AzureImage {
     /// Image publisher, e.g. `cloverdx`.
@@ -300,7 +315,8 @@ pub struct AzureImage {
 }
 
 /// The new deployment on Google Cloud.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToGcp {
     /// Machine type, e.g. `n2-standard-4`.
@@ -337,7 +353,8 @@ pub struct ToGcp {
 }
 
 /// The new clover.war: from a URL or a local file, with its digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct War {
     /// Where to download the WAR (https).
@@ -351,7 +368,8 @@ pub struct War {
 }
 
 /// Existing snapshots to reuse, instead of taking new ones.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Snapshots {
     /// The system database's snapshot. aws: RDS DB snapshot identifier or ARN; azure: restore
@@ -363,7 +381,8 @@ pub struct Snapshots {
 }
 
 /// Settings of the built-in steps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Steps {
     /// What pause disables on the running server.
@@ -378,7 +397,8 @@ pub struct Steps {
 }
 
 /// What pause disables, and how long it waits for running jobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Pause {
     /// Disable enabled schedules (and re-enable exactly those on resume).
@@ -389,7 +409,7 @@ pub struct Pause {
     pub listeners: bool,
     /// How long to wait for running jobs to finish before snapshotting.
     #[serde(default = "ten_minutes")]
-    #[schemars(default = "ten_minutes")]
+    #[cfg_attr(test, schemars(default = "ten_minutes"))]
     pub drain_timeout: Duration,
 }
 
@@ -416,12 +436,13 @@ fn fifteen_minutes() -> Duration {
 }
 
 /// Health and smoke checks on the new server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     /// How long the checks may take in all.
     #[serde(default = "fifteen_minutes")]
-    #[schemars(default = "fifteen_minutes")]
+    #[cfg_attr(test, schemars(default = "fifteen_minutes"))]
     pub timeout: Duration,
     /// The checks; each must pass.
     #[serde(default = "default_checks")]
@@ -436,7 +457,8 @@ pub struct Verify {
 }
 
 /// A smoke job: run once on the new server during verify, its result checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Smoke {
     /// The sandbox the job is in.
@@ -445,7 +467,7 @@ pub struct Smoke {
     pub job: JobPath,
     /// How long the run may take.
     #[serde(default = "ten_minutes")]
-    #[schemars(default = "ten_minutes")]
+    #[cfg_attr(test, schemars(default = "ten_minutes"))]
     pub timeout: Duration,
 }
 
@@ -467,7 +489,8 @@ fn default_checks() -> Vec<Check> {
 }
 
 /// One check on the new server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     /// GET this path on the new server and expect a 2xx answer.
@@ -475,7 +498,8 @@ pub enum Check {
 }
 
 /// What verify may re-enable on the new server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Enable {
     Schedules,
@@ -483,7 +507,8 @@ pub enum Enable {
 }
 
 /// A secret: exactly one reference, resolved only by `apply`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SecretRef {
     /// An environment variable of the apply process.
@@ -499,7 +524,8 @@ pub enum SecretRef {
 }
 
 /// An extra step of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Hook {
     /// `[a-z][a-z0-9-]*`, unique, not a built-in step id.
@@ -519,7 +545,8 @@ pub struct Hook {
 }
 
 /// An HTTP request made by a hook; any 2xx answer is success.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HookHttp {
     /// The URL (https).
@@ -530,7 +557,8 @@ pub struct HookHttp {
 }
 
 /// An HTTP method.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
