@@ -590,8 +590,6 @@ fn an_address_left_between_the_nics_is_reported_and_the_resume_finishes_the_move
 
 #[test]
 fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
-    let w = world();
-    doubles::configure(w.arm_port, &json!({ "terms_accepted": true }));
     let boundaries = [
         "pause",
         "snapshot-database",
@@ -603,9 +601,10 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
         "verify",
         "cutover",
     ];
-    for (i, kill_after) in boundaries.iter().enumerate() {
-        doubles::configure(w.old_port, &serde_json::from_str(OLD_ITEMS).expect("items"));
-        doubles::configure(w.new_port, &serde_json::from_str(NEW_ITEMS).expect("items"));
+    // One world per boundary: the cases share nothing, so they run side by side.
+    doubles::each_in_parallel(&boundaries, |i, kill_after| {
+        let w = world();
+        doubles::configure(w.arm_port, &json!({ "terms_accepted": true }));
         let name = format!("kill-{i}");
         let spec = w.spec(&name, false);
         doubles::kill_after_step(
@@ -638,7 +637,7 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
             .filter(|r| r.starts_with("PUT ") && r.contains(&format!("/{name}")))
             .count();
         assert_eq!(puts, 1, "killed after {kill_after}: {:?}", writes(&w.arm()));
-    }
+    });
 }
 
 #[test]

@@ -216,3 +216,37 @@ pub fn never_both_enabled(old_port: u16, new_port: u16) {
         assert!(!both, "{item} enabled on both servers at {t}");
     }
 }
+
+/// Runs `case` once per item, each on its own thread, and fails with every failing item's
+/// message rather than the first. The kill-and-resume cases each build their own world and
+/// spend most of their time waiting on polls, so one after another they were the longest tests
+/// of the suite; side by side they cost one case's wall time.
+pub fn each_in_parallel<T: Sync + std::fmt::Display>(items: &[T], case: impl Fn(usize, &T) + Sync) {
+    let case = &case;
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let running: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item, scope.spawn(move || case(i, item))))
+            .collect();
+        running
+            .into_iter()
+            .filter_map(|(item, thread)| {
+                let panic = thread.join().err()?;
+                let text = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Some(format!("{item}: {text}"))
+            })
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        items.len(),
+        failures.join("\n")
+    );
+}
