@@ -114,7 +114,7 @@ fn the_code_table_matches_explain() {
 fn every_path_the_readme_names_exists() {
     let text = readme();
     let re = regex_lite::Regex::new(
-        r"`((?:src|plans|tests|docs|schema|scripts|templates|benches|fuzz)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])`",
+        r"`((?:src|plans|tests|docs|schema|scripts|templates|benches|fuzz|crates|\.config)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])`",
     )
     .expect("regex");
     for cap in re.captures_iter(&text) {
