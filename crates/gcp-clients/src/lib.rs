@@ -82,6 +82,8 @@ fn backoff(poll: Duration) -> google_cloud_gax::exponential_backoff::Exponential
 }
 
 impl Clients {
+    /// Builds every client with one set of credentials; `endpoint` (the tests' double) replaces
+    /// Google's, and `poll` scales the retries' backoff.
     pub fn new(endpoint: Option<&str>, poll: Duration) -> Building<Clients> {
         let endpoint = endpoint.map(|e| e.trim_end_matches('/').to_owned());
         Box::pin(async move {
