@@ -410,6 +410,31 @@ fn failed_backups_deployments_and_restores_leave_the_old_server_resumed() {
     assert!(out.stderr.contains("apply::spec_changed"), "{}", out.stderr);
 }
 
+/// A restore Cloud SQL started but whose answer never came back (the connection closed, as a
+/// process killed right after sending leaves it, with no operation journaled): the run fails
+/// with the old server resumed, and the resume waits for that restore instead of starting a
+/// second one over it.
+#[test]
+fn a_restore_whose_answer_was_lost_is_awaited_not_repeated() {
+    let w = world();
+    doubles::configure(w.gcp_port, &json!({ "drop_restore_reply": true }));
+    let spec = w.spec("lost-restore", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+
+    let out = w.run("apply", &spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(items(&doubles::state(w.old_port)), after_cutover());
+    let gcp = w.gcp();
+    let restores = writes(&gcp)
+        .iter()
+        .filter(|r| r.ends_with("/instances/lost-restore-db/restoreBackup"))
+        .count();
+    assert_eq!(restores, 1, "{:?}", writes(&gcp));
+    assert_eq!(gcp["restores"].as_array().map(Vec::len), Some(1));
+}
+
 #[test]
 fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
     let boundaries = [

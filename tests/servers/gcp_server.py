@@ -30,7 +30,8 @@ Test control (not Google's): GET /__test__/state (requests, instances, disks, sn
 addresses, firewalls, sql_instances, backup_runs, restores, deployments, previews, objects,
 throttled); POST /__test__/configure sets `polls`, `throttle` (the next N API requests get 429
 RESOURCE_EXHAUSTED), `fail_backup`, `fail_restore`, `fail_snapshot`, `fail_resource` (a
-Terraform address whose creation fails), `requests` (to clear the log).
+Terraform address whose creation fails), `drop_restore_reply` (the next restore starts but its
+answer is lost: the connection closes unanswered), `requests` (to clear the log).
 
 Usage: gcp_server.py --new-server-url URL; prints `listening PORT`.
 """
@@ -82,7 +83,7 @@ def seed(new_server_url):
     STATE.clear()
     STATE.update({
         "requests": [], "throttle": 0, "throttled": 0, "polls": 2,
-        "fail_backup": False, "fail_restore": False, "fail_snapshot": False, "fail_resource": None,
+        "fail_backup": False, "fail_restore": False, "drop_restore_reply": False, "fail_snapshot": False, "fail_resource": None,
         # The war strategy: what the old instance's boots ran (war-startup.sh as the startup
         # script), the guest attributes they wrote, the modelled server, and per-action
         # outcomes to inject ({"replace": [1, "stderr text"]}).
@@ -448,6 +449,7 @@ ROUTES = [
     (rf"^/v1/projects/({S})/instances/({S})/backupRuns$", {"GET", "POST"}, "backup_runs"),
     (rf"^/v1/projects/({S})/instances/({S})/backupRuns/({S})$", {"GET"}, "backup_run"),
     (rf"^/v1/projects/({S})/instances/({S})/restoreBackup$", {"POST"}, "restore_backup"),
+    (rf"^/v1/projects/({S})/operations$", {"GET"}, "sql_operations"),
     (rf"^/v1/projects/({S})/operations/({S})$", {"GET"}, "sql_operation"),
     (rf"^{LOC}/deployments$", {"POST"}, "deployments"),
     (rf"^{LOC}/deployments/({S})$", {"GET", "PATCH", "DELETE"}, "deployment"),
@@ -835,7 +837,25 @@ class Handler(BaseHTTPRequestHandler):
         STATE["restores"].append({"target": target, "source": source, "backupRunId": run_id, "at": time.time()})
         error = {"code": "INTERNAL_ERROR", "message": "An internal error occurred while restoring the backup."} \
             if STATE["fail_restore"] else None
+        if STATE["drop_restore_reply"]:
+            # The restore starts and its answer is lost, as a client killed after sending (or a
+            # dropped connection) leaves it: Cloud SQL runs it all the same.
+            STATE["drop_restore_reply"] = False
+            new_op("sql", None, "RESTORE_VOLUME", target, None, error)
+            self.close_connection = True
+            return None
         return self.sql_op("RESTORE_VOLUME", target, None, error)
+
+    def h_sql_operations(self, method, g, query, body, raw):  # sqladmin.operations.list
+        # The instance's operations, newest first ("in the reverse chronological order of the
+        # start time"), one page; a read, so no operation advances.
+        instance = query.get("instance", "")
+        if instance:
+            self.sql_of(instance)
+        ops = [o for o in STATE["operations"].values()
+               if o["kind"] == "sql" and (not instance or o["target"] == instance)]
+        ops.sort(key=lambda o: int(o["name"].rsplit("-", 1)[1]), reverse=True)
+        return self.reply(200, {"kind": "sql#operationsList", "items": [sql_view(o) for o in ops]})
 
     def h_sql_operation(self, method, g, query, body, raw):  # sqladmin.operations.get
         _, name = g

@@ -281,6 +281,10 @@ impl Provider for GcpProvider {
             StepKind::Deploy => deploy::describe(self),
             StepKind::RestoreDatabase => vec![
                 format!(
+                    "GET sqladmin projects/{p}/operations?instance={} (a restore already started is awaited, not repeated)",
+                    self.names.database
+                ),
+                format!(
                     "POST sqladmin projects/{p}/instances/{}/restoreBackup (the backup of {}), its operation until DONE",
                     self.names.database, from.sql_instance
                 ),

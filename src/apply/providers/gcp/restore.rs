@@ -3,6 +3,7 @@
 //! The key is set by this step, not by Terraform (`main.tf.json` ignores changes to it), so a
 //! later Infrastructure Manager apply cannot start CloverDX on an empty database.
 
+use google_cloud_sql_v1::model::operation::SqlOperationType;
 use google_cloud_sql_v1::model::{InstancesRestoreBackupRequest, RestoreBackupContext};
 use serde_json::{Value, json};
 
@@ -30,6 +31,13 @@ impl GcpProvider {
             .iter()
             .rev()
             .find_map(|n| n["restore_operation"].as_str().map(str::to_owned));
+        // A run killed between sending restoreBackup and journaling its operation left no note,
+        // but Cloud SQL knows the restore: a second one would fail while the first runs, or
+        // restore again over a finished one.
+        let noted = match noted {
+            Some(op) => Some(op),
+            None => self.restore_started(target).await?,
+        };
         let finished = match noted {
             // A resumed run waits for the restore it started; one that failed is started again.
             Some(op) => {
@@ -75,6 +83,28 @@ impl GcpProvider {
         }
         self.mark_restored().await?;
         Ok(json!({ "backup_id": backup, "instance": target, "source": source }))
+    }
+
+    /// The newest restore into `target` that has not failed, from the instance's operations
+    /// (Cloud SQL lists them newest first; the new instance has only this plan's few).
+    async fn restore_started(&self, target: &str) -> Result<Option<String>, String> {
+        let list = self
+            .clients
+            .sql_operations
+            .list()
+            .set_project(self.project())
+            .set_instance(target)
+            .send()
+            .await
+            .map_err(error(&format!("sqladmin operations.list of {target}")))?;
+        Ok(list
+            .items
+            .into_iter()
+            .find(|op| {
+                op.operation_type == SqlOperationType::RestoreVolume
+                    && op.error.as_ref().is_none_or(|e| e.errors.is_empty())
+            })
+            .map(|op| op.name))
     }
 
     /// The backup: the one snapshot-database took, or the spec's.
