@@ -500,15 +500,7 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
             1,
             "killed after {kill_after}"
         );
-        let gcp = w.gcp();
-        assert_eq!(
-            writes(&gcp)
-                .iter()
-                .filter(|r| r.contains("/createSnapshot"))
-                .count(),
-            1,
-            "killed after {kill_after}"
-        );
+        assert_eq!(count("/createSnapshot"), 1, "killed after {kill_after}");
         assert_eq!(
             writes(&gcp)
                 .iter()

@@ -47,7 +47,7 @@ pub struct Clients {
 /// Application Default Credentials: `GOOGLE_APPLICATION_CREDENTIALS` (a service account key,
 /// user credentials, or a workload identity federation configuration, as CI uses), then
 /// gcloud's application-default login, then the metadata server.
-pub fn credentials() -> Result<Credentials, String> {
+fn credentials() -> Result<Credentials, String> {
     google_cloud_auth::credentials::Builder::default()
         .build()
         .map_err(|e| format!("Google Cloud credentials (Application Default Credentials): {e}"))

@@ -34,11 +34,11 @@ impl GcpProvider {
         // A run killed between sending restoreBackup and journaling its operation left no note,
         // but Cloud SQL knows the restore: a second one would fail while the first runs, or
         // restore again over a finished one.
-        let noted = match noted {
+        let started = match noted {
             Some(op) => Some(op),
             None => self.restore_started(target).await?,
         };
-        let finished = match noted {
+        let finished = match started {
             // A resumed run waits for the restore it started; one that failed is started again.
             Some(op) => {
                 operations::sql(&self.clients, self.project(), &op, self.poll, "the restore")
