@@ -36,10 +36,6 @@ struct World {
     venv: PathBuf,
 }
 
-fn cloverdx_server(venv: &Path, items: &str) -> (Proc, u16) {
-    doubles::cloverdx(&venv.join("bin/python"), items)
-}
-
 fn world() -> Option<World> {
     let venv = doubles::moto_venv()?;
     let (moto, endpoint) = doubles::moto(&venv, &[]);
@@ -54,8 +50,9 @@ fn world() -> Option<World> {
         String::from_utf8_lossy(&out.stderr)
     );
     let seed: Value = serde_json::from_slice(&out.stdout).expect("seed json");
-    let (old, old_port) = cloverdx_server(&venv, OLD_ITEMS);
-    let (new, new_port) = cloverdx_server(&venv, NEW_ITEMS);
+    let python = venv.join("bin/python");
+    let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
+    let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
     Some(World {
         _moto: moto,
         endpoint,
@@ -81,6 +78,7 @@ impl World {
             s["ami"].as_str().unwrap_or_default(),
             s["subnet"].as_str().unwrap_or_default(),
         );
+        let text = doubles::trusting(&text, self.old_port, self.new_port, self.dir.path());
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, edit(text)).expect("spec");
         std::fs::write(self.dir.path().join("license.lic"), "CLOVERDX-LICENSE-7").expect("license");
@@ -100,7 +98,7 @@ impl World {
                 "--endpoint-url",
                 endpoint,
                 "--new-server-url",
-                &format!("http://127.0.0.1:{}/clover", self.new_port),
+                &doubles::clover_url(self.new_port),
                 "--poll-seconds",
                 "1",
                 "--state-dir",
@@ -124,7 +122,7 @@ impl World {
                 "--endpoint-url",
                 &self.endpoint,
                 "--new-server-url",
-                &format!("http://127.0.0.1:{}/clover", self.new_port),
+                &doubles::clover_url(self.new_port),
                 "--state-dir",
             ])
             .arg(self.dir.path().join("state"))
@@ -236,7 +234,7 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
 
     assert!(
         dry.stderr.contains(&format!(
-            "GET http://127.0.0.1:{}/clover/ until 2xx",
+            "GET https://127.0.0.1:{}/clover/ until 2xx",
             w.new_port
         )),
         "verify's check is a path on the new server's host, not under /clover again: {}",
@@ -252,6 +250,8 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
         requests(w.old_port),
         [
             "GET /clover/api/rest/v1/server/configuration/export",
+            "GET /clover/simpleHttpApi/server_jobs",
+            "GET /clover/simpleHttpApi/cluster_status",
             "GET /clover/accessibilityTest.jsp"
         ],
         "the dry run's preflight reads the old server and changes nothing"
@@ -753,7 +753,7 @@ fn verify_runs_the_smoke_job_and_a_failed_run_stops_before_cutover() {
 fn rollback_refuses_without_a_cutover_with_a_changed_spec_or_a_held_lock() {
     let Some(w) = world() else { return };
     // A run that failed before cutover: nothing to roll back.
-    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    World::configure(w.old_port, json!({ "running_jobs": ["1017"] }));
     let spec = w.spec("no-cutover", |t| {
         t.replace("drain_timeout: 20s", "drain_timeout: 2s")
     });
@@ -959,7 +959,7 @@ fn a_security_group_the_old_database_admits_is_refused_before_anything_changes()
 #[test]
 fn jobs_that_do_not_drain_fail_pause_and_the_server_is_resumed() {
     let Some(w) = world() else { return };
-    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    World::configure(w.old_port, json!({ "running_jobs": ["1017"] }));
     let spec = w.spec("no-drain", |t| {
         t.replace("drain_timeout: 20s", "drain_timeout: 2s")
     });
@@ -1119,7 +1119,7 @@ fn preflight_proves_the_old_servers_credentials_and_address() {
     );
     let nowhere = w.spec("no-such-host", |t| {
         t.replace(
-            &format!("http://127.0.0.1:{}/clover", w.old_port),
+            &doubles::clover_url(w.old_port),
             "https://clover.no-such-host.invalid/clover",
         )
     });
@@ -1255,14 +1255,7 @@ fn a_malformed_endpoint_url_is_refused_even_for_a_dry_run() {
 #[test]
 fn the_cloverdx_double_answers_only_documented_paths_and_methods() {
     let Some(w) = world() else { return };
-    let call = |request: &str| -> String {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", w.old_port)).expect("connect");
-        stream.write_all(request.as_bytes()).expect("request");
-        let mut answer = String::new();
-        let _ = stream.read_to_string(&mut answer);
-        answer.lines().next().unwrap_or_default().to_owned()
-    };
+    let call = |request: &str| doubles::tls_status_line(&w.venv, w.old_port, request);
     // clover:s3cret-pw
     let auth = "Authorization: Basic Y2xvdmVyOnMzY3JldC1wdw==\r\nX-Requested-By: test\r\n";
     let status = |method: &str, path: &str, headers: &str, body: &str| {
@@ -1314,6 +1307,27 @@ fn the_cloverdx_double_answers_only_documented_paths_and_methods() {
         )
         .contains(" 400 ")
     );
+    // A stock server: the API only over TLS (plain HTTP gets Tomcat's 400), the Simple HTTP
+    // API off unless its administrator enabled it (the new double is stock).
+    let plain = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", w.old_port)).expect("connect");
+        stream
+            .write_all(
+                format!(
+                    "GET /clover/api/rest/v1/server/configuration/export HTTP/1.0\r\n{auth}\r\n"
+                )
+                .as_bytes(),
+            )
+            .expect("request");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    };
+    assert!(plain.starts_with("HTTP/1.0 400 "), "{plain}");
+    let jobs = format!("GET /clover/simpleHttpApi/server_jobs HTTP/1.0\r\nHost: x\r\n{auth}\r\n");
+    assert!(call(&jobs).contains(" 200 "));
+    assert!(doubles::tls_status_line(&w.venv, w.new_port, &jobs).contains(" 404 "));
     assert_eq!(items(&w.old_state()), old_items(), "nothing changed");
 }
 
@@ -1322,7 +1336,7 @@ fn the_cloverdx_double_answers_only_documented_paths_and_methods() {
 #[test]
 fn resume_after_a_compensated_failure_pauses_and_resumes_again() {
     let Some(w) = world() else { return };
-    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    World::configure(w.old_port, json!({ "running_jobs": ["1017"] }));
     let spec = w.spec("compensated", |t| {
         t.replace("drain_timeout: 20s", "drain_timeout: 2s")
             .replace("  move_address: true\n", "  move_address: false\n")
@@ -1344,7 +1358,7 @@ fn resume_after_a_compensated_failure_pauses_and_resumes_again() {
 #[test]
 fn sigterm_during_pause_resumes_the_old_server_before_exiting() {
     let Some(w) = world() else { return };
-    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    World::configure(w.old_port, json!({ "running_jobs": ["1017"] }));
     let spec = w.spec("sigterm", |t| t);
     let child = w
         .apply_command(&spec, &["--yes", "--format", "json"])
@@ -1435,7 +1449,7 @@ fn a_kill_at_every_step_boundary_then_resume_completes_the_upgrade() {
 #[test]
 fn resume_refuses_a_changed_spec() {
     let Some(w) = world() else { return };
-    World::configure(w.old_port, json!({ "running_jobs": ["run-17"] }));
+    World::configure(w.old_port, json!({ "running_jobs": ["1017"] }));
     let spec = w.spec("changed", |t| {
         t.replace("drain_timeout: 20s", "drain_timeout: 1s")
     });
@@ -1449,4 +1463,41 @@ fn resume_refuses_a_changed_spec() {
     assert!(out.stderr.contains("apply::spec_changed"), "{}", out.stderr);
     drop(w.old);
     drop(w.new);
+}
+
+/// A stock old server that the run cannot work with (issue 30) is refused in the preflight,
+/// naming the fix, and nothing changes; without `from.server.tls` its self-signed certificate
+/// is refused, and the refusal names the fingerprint it saw.
+#[test]
+fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
+    let Some(w) = world() else { return };
+    let before = w.inspect();
+    for (name, config, words) in doubles::stock_refusals() {
+        doubles::configure(w.old_port, &doubles::stock_reset());
+        doubles::configure(w.old_port, &config);
+        let spec = w.spec(name, |t| t);
+        let out = w.apply(&spec, &["--yes"]);
+        assert_stopped_before_any_change(&w, name, &before, &out);
+        for word in words {
+            assert!(
+                problems(&out).iter().any(|p| p.contains(word)),
+                "{name}: {word}: {}",
+                out.stderr
+            );
+        }
+    }
+    doubles::configure(w.old_port, &doubles::stock_reset());
+    let spec = w.spec("untrusted", |t| t);
+    doubles::untrust_old(&spec);
+    let (_, fingerprint) = doubles::certificate(w.old_port);
+    let out = w.apply(&spec, &["--yes"]);
+    assert_stopped_before_any_change(&w, "untrusted", &before, &out);
+    assert!(
+        problems(&out).iter().any(|p| p.contains("TLS handshake")
+            && p.contains(&fingerprint)
+            && p.contains("from.server.tls: { sha256_fingerprint:")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(items(&w.old_state()), old_items());
 }

@@ -32,7 +32,7 @@ struct World {
 fn world() -> World {
     let python = python();
     let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
-    let (old, old_port) = doubles::cloverdx(&python, OLD_ITEMS);
+    let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
     let (arm, arm_port) = doubles::start(
         &python,
         &common::root().join("tests/servers/arm_server.py"),
@@ -60,13 +60,14 @@ impl World {
             "version: 1\nname: {name}\ncloud: azure\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  azure:\n    subscription: {SUB}\n    resource_group: clover-prod\n    location: westeurope\n    vm: clover-vm\n    data_disk: clover-data\n    postgres_server: clover-pg\n    public_ip: clover-ip\nto:\n  version: 7.0.1\n  license: {{ azure_key_vault: https://clover-kv.vault.azure.net/secrets/cloverdx-7-license }}\n  azure:\n    resource_group: clover-prod-v7\n    vm_size: Standard_D4s_v5\n    image: {{ publisher: cloverdx, offer: cloverdx-server, sku: byol, version: 7.0.1 }}\n    subnet_id: /subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps\n    admin_username: cloveradmin\n    ssh_public_key: {{ file: keys/ops.pub }}\n    postgres_sku: Standard_D2ds_v5\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: {move_address}\n",
             old = self.old_port,
         );
+        let text = doubles::trusting(&text, self.old_port, self.new_port, self.dir.path());
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).expect("spec");
         path
     }
 
     fn command(&self, verb: &str, spec: &Path, extra: &[&str]) -> Command {
-        let new_server = format!("http://127.0.0.1:{}/clover", self.new_port);
+        let new_server = doubles::clover_url(self.new_port);
         let mut args = vec!["--new-server-url", new_server.as_str()];
         args.extend_from_slice(extra);
         self.command_without_new_server(verb, spec, &args)
@@ -745,6 +746,8 @@ impl World {
             "version: 1\nname: {name}\ncloud: azure\nstrategy: war\nfrom:\n  version: 7.0.0\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  azure:\n    subscription: {SUB}\n    resource_group: clover-prod\n    location: westeurope\n    vm: clover-vm\n    data_disk: clover-data\n    postgres_server: clover-pg\nto:\n  version: 7.0.1\n  license: {{ azure_key_vault: https://clover-kv.vault.azure.net/secrets/cloverdx-7-license }}\n  war:\n    url: \"{WAR_URL}\"\n    sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n",
             old = self.old_port,
         );
+        let text = doubles::trust_old(&text, self.old_port, self.dir.path());
+        doubles::configure(self.old_port, &json!({ "version": "7.0.0.5" }));
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).expect("spec");
         path
@@ -844,5 +847,41 @@ fn the_war_strategy_runs_the_run_command_on_the_old_vm() {
         json!(["stop", "replace", "start", "stop", "replace", "start"]),
         "start-service runs as the compensation of stop-service"
     );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+}
+
+/// A stock old server that the run cannot work with (issue 30) is refused in the preflight,
+/// naming the fix, and nothing changes on ARM or either server.
+#[test]
+fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
+    let w = world();
+    for (name, config, words) in doubles::stock_refusals() {
+        doubles::configure(w.old_port, &doubles::stock_reset());
+        doubles::configure(w.old_port, &config);
+        let spec = w.spec(name, false);
+        let out = w.run("apply", &spec, &["--yes"]);
+        assert_eq!(out.code, 3, "{name}: {}", out.stderr);
+        for word in words {
+            assert!(out.stderr.contains(word), "{name}: {word}: {}", out.stderr);
+        }
+        assert_eq!(writes(&w.arm()), Vec::<String>::new(), "{name}");
+        assert_eq!(
+            doubles::clover_writes(w.old_port),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+    doubles::configure(w.old_port, &doubles::stock_reset());
+    let spec = w.spec("untrusted", false);
+    doubles::untrust_old(&spec);
+    let (_, fingerprint) = doubles::certificate(w.old_port);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&fingerprint) && out.stderr.contains("from.server.tls"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(writes(&w.arm()), Vec::<String>::new());
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }

@@ -31,8 +31,8 @@ struct World {
 fn world() -> World {
     let python = python();
     let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
-    let (old, old_port) = doubles::cloverdx(&python, OLD_ITEMS);
-    let new_url = format!("http://127.0.0.1:{new_port}/clover");
+    let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
+    let new_url = doubles::clover_url(new_port);
     let (gcp, gcp_port) = doubles::start(
         &python,
         &common::root().join("tests/servers/gcp_server.py"),
@@ -66,6 +66,7 @@ impl World {
             "version: 1\nname: {name}\ncloud: gcp\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ gcp_secret: projects/acme-clover-prod/secrets/clover-password/versions/latest }}\n  gcp:\n    project: acme-clover-prod\n    region: europe-west1\n    zone: europe-west1-b\n    instance: clover-vm\n    data_disk: clover-data\n    sql_instance: clover-pg\n    address: clover-ip\nto:\n  version: 7.0.1\n  license: {{ gcp_secret: projects/acme-clover-prod/secrets/cloverdx-7-license/versions/3 }}\n  gcp:\n    machine_type: n2-standard-4\n    image: projects/cloverdx-public/global/images/cloverdx-server-7-0-1\n    network: default\n    subnetwork: default\n    sql_tier: db-custom-2-7680\n    service_account: cloverlift-deployer@acme-clover-prod.iam.gserviceaccount.com\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: {move_address}\n",
             old = self.old_port,
         );
+        let text = doubles::trusting(&text, self.old_port, self.new_port, self.dir.path());
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).expect("spec");
         path
@@ -522,6 +523,8 @@ impl World {
             "version: 1\nname: {name}\ncloud: gcp\nstrategy: war\nfrom:\n  version: 7.0.0\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ gcp_secret: projects/acme-clover-prod/secrets/clover-password/versions/latest }}\n  gcp:\n    project: acme-clover-prod\n    region: europe-west1\n    zone: europe-west1-b\n    instance: clover-vm\n    data_disk: clover-data\n    sql_instance: clover-pg\n    address: clover-ip\nto:\n  version: 7.0.1\n  license: {{ gcp_secret: projects/acme-clover-prod/secrets/cloverdx-7-license/versions/3 }}\n  war:\n    url: \"{WAR_URL}\"\n    sha256: {WAR_SHA256}\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n",
             old = self.old_port,
         );
+        let text = doubles::trust_old(&text, self.old_port, self.dir.path());
+        doubles::configure(self.old_port, &json!({ "version": "7.0.0.5" }));
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).expect("spec");
         path
@@ -707,4 +710,162 @@ fn a_killed_war_upgrade_resumes_without_a_second_boot() {
         assert_eq!(metadata(&gcp), before, "killed after {kill_after}");
         assert_eq!(items(&doubles::state(w.old_port)), old_items());
     }
+}
+
+/// A stock old server that the run cannot work with is refused in the preflight, naming the
+/// fix, and nothing changes: no cloud write, no import on either server. Its certificate is
+/// self-signed: without `from.server.tls` the refusal names the fingerprint it saw.
+#[test]
+fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
+    let w = world();
+    for (name, config, words) in doubles::stock_refusals() {
+        doubles::configure(w.old_port, &doubles::stock_reset());
+        doubles::configure(w.old_port, &config);
+        let spec = w.spec(name, false);
+        let out = w.run("apply", &spec, &["--yes"]);
+        assert_eq!(out.code, 3, "{name}: {}", out.stderr);
+        for word in words {
+            assert!(out.stderr.contains(word), "{name}: {word}: {}", out.stderr);
+        }
+        assert_eq!(writes(&w.gcp()), Vec::<String>::new(), "{name}");
+        assert_eq!(
+            doubles::clover_writes(w.old_port),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+    doubles::configure(w.old_port, &doubles::stock_reset());
+    let spec = w.spec("untrusted", false);
+    doubles::untrust_old(&spec);
+    let (_, fingerprint) = doubles::certificate(w.old_port);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    for word in [
+        "TLS handshake",
+        fingerprint.as_str(),
+        "from.server.tls: { sha256_fingerprint:",
+    ] {
+        assert!(out.stderr.contains(word), "{word}: {}", out.stderr);
+    }
+    assert_eq!(writes(&w.gcp()), Vec::<String>::new());
+    assert_eq!(doubles::clover_writes(w.old_port), Vec::<String>::new());
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+}
+
+/// An import whose dry run reports an error is never committed: pause stops before any
+/// snapshot, and the old server runs as before.
+#[test]
+fn an_import_the_server_refuses_stops_pause_before_any_snapshot() {
+    let w = world();
+    doubles::configure(
+        w.old_port,
+        &json!({ "import_errors": ["schedule Nightly load: the owner etl does not exist"] }),
+    );
+    let spec = w.spec("refused-import", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("dry run refused the import")
+            && out.stderr.contains("the owner etl does not exist"),
+        "{}",
+        out.stderr
+    );
+    let gcp = w.gcp();
+    assert!(
+        !writes(&gcp)
+            .iter()
+            .any(|r| r.ends_with("/backupRuns") || r.contains("createSnapshot")),
+        "{:?}",
+        writes(&gcp)
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    let imports: Vec<String> = doubles::state(w.old_port)["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["method"] == "POST")
+        .map(|r| r["query"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        imports.iter().all(|q| q.contains("dryRun=true")),
+        "only dry runs reached the server: {imports:?}"
+    );
+
+    // An import the server acknowledges but does not apply is caught by the read-back.
+    doubles::configure(
+        w.old_port,
+        &json!({ "import_errors": [], "import_ignored": true }),
+    );
+    let spec = w.spec("ignored-import", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("still enabled after pause"),
+        "{}",
+        out.stderr
+    );
+    assert!(!writes(&w.gcp()).iter().any(|r| r.ends_with("/backupRuns")));
+}
+
+/// CloverDX's schema-patch dialog on the new server: with `database_patches: confirm` apply
+/// stops at once with what a person must do, and `--resume` goes on after they did; with
+/// `auto`, the property the boot guard writes lets the server start on its own.
+#[test]
+fn the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it() {
+    let w = world();
+    doubles::configure(w.new_port, &json!({ "patches_needed": true }));
+    let spec = w.spec("confirm-patches", false);
+    doubles::edit_spec(&spec, |t| {
+        t.replacen("\nto:\n", "\nto:\n  database_patches: confirm\n", 1)
+    });
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("waits for a person to confirm")
+            && out.stderr.contains("backup completed")
+            && out.stderr.contains("--resume"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    assert!(doubles::state(w.new_port)["license"].is_null());
+    doubles::post(w.new_port, "/__test__/confirm");
+    let out = w.run("apply", &spec, &["--yes", "--resume"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(items(&doubles::state(w.old_port)), after_cutover());
+
+    // `auto`: the double reads the property the guard wrote (tests/scripts.rs runs the guard).
+    w.reset_servers();
+    doubles::configure(
+        w.new_port,
+        &json!({ "patches_confirmed": false,
+                 "properties": { "autoapply.sys.db.patches": "7.0.1" } }),
+    );
+    let spec = w.spec("auto-patches", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+/// A new server whose restored database carries the paused items enabled (restored from a
+/// point before the pause) is stopped before it is licensed or runs anything.
+#[test]
+fn a_restore_from_before_the_pause_stops_before_the_new_server_runs() {
+    let w = world();
+    doubles::configure(
+        w.new_port,
+        &json!({ "schedules": [{"description": "Nightly load", "enabled": true},
+                               {"description": "Old report", "enabled": false}] }),
+    );
+    let spec = w.spec("stale-restore", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("restored from a point before the pause")
+            && out.stderr.contains("Nightly load"),
+        "{}",
+        out.stderr
+    );
+    assert!(doubles::state(w.new_port)["license"].is_null());
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }

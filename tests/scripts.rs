@@ -490,15 +490,17 @@ impl Boot {
 /// Boots `user_data` `boots` times with the data disk's fragment `fragment` (none: missing)
 /// and the shims steered by `env`.
 fn boot(user_data: &str, fragment: Option<&str>, env: &[(&str, &str)], boots: u32) -> Boot {
-    boot_in(user_data, fragment, env, boots, None)
+    boot_in(user_data, fragment, env, boots, None, None)
 }
 
+/// [`boot`] with Google's startup script and the data disk's clover.properties, when given.
 fn boot_in(
     user_data: &str,
     fragment: Option<&str>,
     env: &[(&str, &str)],
     boots: u32,
     startup: Option<&str>,
+    properties: Option<&str>,
 ) -> Boot {
     let work = tempfile::tempdir().expect("tempdir");
     if let Some(text) = startup {
@@ -508,6 +510,9 @@ fn boot_in(
     std::fs::create_dir_all(&conf).expect("disk");
     if let Some(text) = fragment {
         std::fs::write(conf.join("server_fragment.xml"), text).expect("fragment");
+    }
+    if let Some(text) = properties {
+        std::fs::write(conf.join("clover.properties"), text).expect("properties");
     }
     std::fs::write(work.path().join("user-data"), user_data).expect("user data");
     let out = Command::new("unshare")
@@ -543,6 +548,7 @@ fn boot_with_startup(user_data: &str, startup: &str, env: &[(&str, &str)], boots
         env,
         boots,
         Some(startup),
+        None,
     )
 }
 
@@ -616,7 +622,44 @@ fn first_boot_starts_clover_only_after_the_datasource_names_the_new_database() {
         )))
         .expect("the original fragment is kept");
         assert_eq!(backup, fragment(OLD_HOST));
+        // to.database_patches: auto (the default): the new version may patch the restored
+        // database without waiting at CloverDX's dialog.
+        let properties =
+            std::fs::read_to_string(run.work.path().join("disk/conf/clover.properties"))
+                .expect("clover.properties is written");
+        assert!(
+            properties
+                .lines()
+                .any(|l| l == "autoapply.sys.db.patches=7.0.1"),
+            "{cloud}: {properties}"
+        );
     }
+}
+
+/// The administrator's clover.properties keeps every other line; an earlier value of the
+/// patch property, in either spelling, is replaced, not repeated (Java reads the last one).
+#[test]
+fn the_guard_sets_the_patch_property_once_and_keeps_the_rest() {
+    if !sandbox_available() {
+        return;
+    }
+    let (cloud, script) = guards_by_cloud().remove(0);
+    let before = "datasource.type=JNDI\nautoapply_sys_db_patches=6.4\nhttp.api.enabled=true\n";
+    let run = boot_in(
+        &script,
+        Some(&fragment(OLD_HOST)),
+        &restored(cloud),
+        1,
+        None,
+        Some(before),
+    );
+    let after = std::fs::read_to_string(run.work.path().join("disk/conf/clover.properties"))
+        .expect("clover.properties");
+    assert_eq!(
+        after, "datasource.type=JNDI\nautoapply.sys.db.patches=7.0.1\nhttp.api.enabled=true\n",
+        "{}",
+        run.console
+    );
 }
 
 #[test]

@@ -20,7 +20,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 
 use super::http_error;
+use super::import_report::{self, ImportReport};
 use super::server_config::{self, Kind};
+use super::tls::Tls;
 use crate::spec::model::Endpoints;
 
 /// Where a request goes. The server URL (`from.server.url`, or the deployment's `ServerUrl`)
@@ -55,6 +57,7 @@ pub struct CloverDx {
     username: String,
     password: String,
     endpoints: Endpoints,
+    tls: Tls,
     http: reqwest::Client,
 }
 
@@ -67,26 +70,22 @@ impl CloverDx {
         username: &str,
         password: &str,
         endpoints: &Endpoints,
+        tls: &Tls,
     ) -> Result<CloverDx, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| e.to_string())?;
         Ok(CloverDx {
             base: base.trim_end_matches('/').to_owned(),
             username: username.to_owned(),
             password: password.to_owned(),
             endpoints: endpoints.clone(),
-            http,
+            tls: tls.clone(),
+            http: client(tls)?,
         })
     }
 
-    /// The same server under another base URL (the new version, for instance).
-    pub fn at(&self, base: &str) -> CloverDx {
-        CloverDx {
-            base: base.trim_end_matches('/').to_owned(),
-            ..self.clone()
-        }
+    /// The same credentials and paths on another server (the new version), trusted as `tls`
+    /// says.
+    pub fn at(&self, base: &str, tls: &Tls) -> Result<CloverDx, String> {
+        CloverDx::new(base, &self.username, &self.password, &self.endpoints, tls)
     }
 
     pub fn base(&self) -> &str {
@@ -113,7 +112,7 @@ impl CloverDx {
         let resp = client
             .execute(req)
             .await
-            .map_err(|e| format!("{what}: {}", http_error::describe(&e, &shown)))?;
+            .map_err(|e| format!("{what}: {}", self.describe(&e, &shown)))?;
         let status = resp.status();
         // The URL and status only: bodies may carry configuration, never credentials.
         tracing::debug!(url = %resp.url(), %status, "{what}");
@@ -146,23 +145,46 @@ impl CloverDx {
         self.send("export the server configuration", req).await
     }
 
-    async fn import(&self, xml: String) -> Result<(), String> {
+    /// Imports `xml` as CloverDX documents it: a dry run first, whose report must hold no
+    /// error, then the import itself, whose report must hold none either. Neither `override`
+    /// nor `newOnly` is sent: their defaults (false) make the import add or update the items it
+    /// carries and leave every other item alone ("Server configuration", admin/server-config:
+    /// items "are either added … or existing item are updated"), which is what a subset needs.
+    async fn import(&self, xml: String) -> Result<ImportReport, String> {
+        let dry = self.import_once(&xml, true).await?;
+        if let Some(refusal) = dry.refusal() {
+            return Err(format!(
+                "the server's dry run refused the import, so nothing was changed: {refusal}"
+            ));
+        }
+        let done = self.import_once(&xml, false).await?;
+        match done.refusal() {
+            Some(refusal) => Err(format!("the server refused the import: {refusal}")),
+            None => Ok(done),
+        }
+    }
+
+    async fn import_once(&self, xml: &str, dry_run: bool) -> Result<ImportReport, String> {
         let req = self
             .request(
                 Method::POST,
                 Target::Api(self.endpoints.config_import.as_str()),
             )
             .query(&[
-                ("dryRun", "false"),
-                ("override", "true"),
+                ("dryRun", if dry_run { "true" } else { "false" }),
+                ("verbose", "FULL"),
                 ("include", "schedules"),
                 ("include", "eventListeners"),
             ])
             .header("Content-Type", "application/octet-stream")
-            .body(xml);
-        self.send("import the server configuration", req)
-            .await
-            .map(|_| ())
+            .body(xml.to_owned());
+        let what = if dry_run {
+            "dry-run the configuration import"
+        } else {
+            "import the server configuration"
+        };
+        let body = self.send(what, req).await?;
+        Ok(import_report::read(&body))
     }
 
     /// The enabled schedules and/or listeners, which pause is about to disable.
@@ -203,7 +225,7 @@ impl CloverDx {
         let xml = self.export().await?;
         let only = server_config::subset(&xml, items)?;
         let changed = server_config::set_enabled(&only, items, enabled)?;
-        self.import(changed).await
+        self.import(changed).await.map(|_| ())
     }
 
     /// Imports `items` from another server's configuration `xml` (only those), with `enabled`
@@ -219,7 +241,7 @@ impl CloverDx {
         }
         let only = server_config::subset(xml, items)?;
         let changed = server_config::set_enabled(&only, items, enabled)?;
-        self.import(changed).await
+        self.import(changed).await.map(|_| ())
     }
 
     /// Starts a run of `job` in `sandbox` (`POST executions`, JSON): its run id.
@@ -253,18 +275,49 @@ impl CloverDx {
             .ok_or_else(|| format!("read the smoke job's status: no status in {body}"))
     }
 
-    /// Run ids of the jobs running now.
+    /// Run ids of the jobs running now, from the Simple HTTP API's `server_jobs` ("a list of
+    /// runIDs of currently running jobs", operations/simple-http-api). CloverDX's REST API
+    /// documents no query for running executions (only a paged list of all of them, without a
+    /// status filter), so this is the one documented source; it answers only where
+    /// `http.api.enabled=true`, which the preflight proves. Anything but run ids (a login or
+    /// error page of a disabled servlet) is an error, never a list of running jobs.
     pub async fn running_jobs(&self) -> Result<Vec<String>, String> {
         let req = self.request(
             Method::GET,
             Target::Api(self.endpoints.running_jobs.as_str()),
         );
         let body = self.send("list the running jobs", req).await?;
-        Ok(body
+        let ids: Vec<String> = body
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
+            .collect();
+        if let Some(odd) = ids.iter().find(|l| !l.chars().all(|c| c.is_ascii_digit())) {
+            let odd: String = odd.chars().take(80).collect();
+            return Err(format!(
+                "list the running jobs ({}): the answer is not a list of run ids (`{odd}`): \
+                 is the Simple HTTP API enabled (http.api.enabled=true)?",
+                self.display(Target::Api(self.endpoints.running_jobs.as_str()))
+            ));
+        }
+        Ok(ids)
+    }
+
+    /// The cluster's nodes from the Simple HTTP API's `cluster_status` (one
+    /// `NAME|URL|LOAD|STATUS` line a node, operations/simple-http-api); a standalone server
+    /// lists none or itself.
+    pub async fn cluster_nodes(&self) -> Result<Vec<String>, String> {
+        let req = self.request(
+            Method::GET,
+            Target::Api(self.endpoints.cluster_status.as_str()),
+        );
+        let body = self.send("read the cluster status", req).await?;
+        Ok(body
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.split('|').count() == 4)
+            .map(|l| l.split('|').next().unwrap_or_default().to_owned())
             .collect())
     }
 
@@ -278,19 +331,47 @@ impl CloverDx {
 
     /// `GET` `target`: `Ok(status)` for any HTTP answer, the failure in plain words otherwise.
     pub async fn get_status(&self, target: Target<'_>) -> Result<u16, String> {
+        self.get_answer(target).await.map(|(status, _)| status)
+    }
+
+    /// `GET` `target`: its status and the start of its body (the health page says `SUSPENDED`
+    /// in its body), the failure in plain words otherwise.
+    pub async fn get_answer(&self, target: Target<'_>) -> Result<(u16, String), String> {
         let shown = self.display(target);
         let resp = self
             .request(Method::GET, target)
             .send()
             .await
-            .map_err(|e| format!("GET {shown}: {}", http_error::describe(&e, &shown)))?;
-        Ok(resp.status().as_u16())
+            .map_err(|e| format!("GET {shown}: {}", self.describe(&e, &shown)))?;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        Ok((status, body.chars().take(200).collect()))
+    }
+
+    /// A failure in plain words; a refused certificate names the one the server presented
+    /// and the spec field that would trust it.
+    fn describe(&self, e: &reqwest::Error, shown: &str) -> String {
+        let text = http_error::describe(e, shown);
+        if text.contains("TLS handshake") {
+            format!("{text}{}", self.tls.refusal_hint())
+        } else {
+            text
+        }
     }
 
     /// The health page, under the server URL.
     pub fn health(&self) -> Target<'_> {
         Target::Api(self.endpoints.health.as_str())
     }
+}
+
+/// The HTTP client for `tls`: its own verifier, and a bound on every request.
+fn client(tls: &Tls) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .tls_backend_preconfigured(tls.config.clone())
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// `schedules` / `listeners` lists for the journal and outputs.

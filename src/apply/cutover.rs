@@ -85,12 +85,29 @@ async fn guardrails(new: &CloverDx) -> Result<(), String> {
     Ok(())
 }
 
+/// The new server runs the version the spec upgrades to (its export's `cloverVersion`): a
+/// deployment from the wrong image must not take the old server's work.
+fn new_version(new_xml: &str, expected: &str) -> Result<(), String> {
+    match server_config::clover_version(new_xml)? {
+        Some(v) if server_config::is_release(&v, expected) => Ok(()),
+        Some(v) => Err(format!(
+            "the new server runs CloverDX {v}, not to.version {expected} (cloverVersion of its \
+             configuration export): check the image; nothing was switched"
+        )),
+        None => Err(format!(
+            "the new server's configuration export names no cloverVersion, so it cannot be \
+             proven to run to.version {expected}; nothing was switched"
+        )),
+    }
+}
+
 /// The set that moves: what the old server ran at the start of the run (pause's set) and runs
 /// now, narrowed to the kinds `steps.verify.enable` names when it names any, less what was
 /// deleted from the old server since the snapshot. A resumed cutover keeps the set it noted.
 async fn plan(r: &CloudRunner, new: &CloverDx, cx: &StepContext) -> Result<Move, String> {
     let old_xml = r.old.export().await?;
     let new_xml = new.export().await?;
+    new_version(&new_xml, r.spec.to.version.as_str())?;
     let drift = Drift::between(&old_xml, &new_xml)?;
     if !drift.is_empty() && !r.cutover.carry_config {
         return Err(format!(

@@ -20,7 +20,13 @@ pub mod executor;
 #[cfg(feature = "apply-core")]
 pub mod http_error;
 #[cfg(feature = "apply-core")]
+pub mod import_report;
+#[cfg(feature = "apply-core")]
 pub mod journal;
+#[cfg(feature = "apply-core")]
+pub mod new_items;
+#[cfg(feature = "apply-core")]
+pub mod patches;
 #[cfg(feature = "apply-core")]
 pub mod preflight;
 #[cfg(feature = "apply-core")]
@@ -33,6 +39,8 @@ pub mod secrets;
 pub mod server_config;
 #[cfg(feature = "apply-core")]
 pub mod summary;
+#[cfg(feature = "apply-core")]
+pub mod tls;
 #[cfg(feature = "apply-core")]
 pub mod xml_reference;
 

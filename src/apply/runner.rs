@@ -13,6 +13,7 @@ use super::events::{Event, Events};
 use super::executor::{Runner, StepContext, StepFuture};
 use super::preflight::PreflightFuture;
 use super::secrets;
+use super::tls::Tls;
 use crate::plan::Step;
 use crate::plan::step::StepKind;
 use crate::spec::model::Spec;
@@ -43,6 +44,8 @@ pub struct CloudRunner {
     pub spec: Arc<Spec>,
     pub spec_dir: PathBuf,
     pub old: CloverDx,
+    /// How the new server's certificate is trusted (`to.server.tls`).
+    pub new_tls: Tls,
     /// Overrides the new server's URL (a tunnel, a load balancer, a test server).
     pub new_server_url: Option<String>,
     pub provider: Arc<dyn Provider>,
@@ -66,8 +69,12 @@ impl Runner for CloudRunner {
                 ),
                 "journal the enabled schedules and listeners".into(),
                 format!(
-                    "POST {} (the same items, enabled=false)",
+                    "POST {}?dryRun=true, then ?dryRun=false (the same items, enabled=false; refused on any error in the server's report)",
                     old(&e.config_import)
+                ),
+                format!(
+                    "GET {} (read back: every item disabled)",
+                    old(&e.config_export)
                 ),
                 format!(
                     "GET {} until no job runs (at most {})",
@@ -81,8 +88,16 @@ impl Runner for CloudRunner {
             )],
             StepKind::Activate => vec![
                 format!(
-                    "GET {} until 200",
-                    self.new_server_display(cloverdx::Target::Api(e.health.as_str()))
+                    "GET {} until 200 (503 SUSPENDED: the schema-patch dialog, to.database_patches {})",
+                    self.new_server_display(cloverdx::Target::Api(e.health.as_str())),
+                    match self.spec.to.database_patches {
+                        crate::spec::model::DatabasePatches::Auto => "auto",
+                        crate::spec::model::DatabasePatches::Confirm => "confirm",
+                    }
+                ),
+                format!(
+                    "GET {} (what pause disabled must be disabled there too)",
+                    self.new_server_display(cloverdx::Target::Api(e.config_export.as_str()))
                 ),
                 format!(
                     "PUT {} (the license)",
@@ -182,6 +197,15 @@ impl CloudRunner {
         }
         cx.note(json!({ "disabled": cloverdx::to_json(&disabled) }))?;
         self.old.set_enabled(&disabled, false).await?;
+        // Read back: an import the server accepted but did not apply must not pass for a pause
+        // while the snapshots are taken.
+        let still = self.old.differing(&disabled, false).await?;
+        if !still.is_empty() {
+            return Err(format!(
+                "still enabled after pause: {} (the server accepted the import but did not apply it)",
+                still.join(", ")
+            ));
+        }
         self.progress(
             "pause",
             format!("disabled {} schedules and listeners", disabled.len()),
@@ -242,26 +266,38 @@ impl CloudRunner {
             .clone()
             .or_else(|| self.provider.new_server_url(cx))
             .ok_or("the deploy step left no server URL")?;
-        Ok(self.old.at(&url))
+        self.old.at(&url, &self.new_tls)
     }
 
+    /// Once the new server answers: prove that what pause disabled is disabled there too (the
+    /// restored database contains the pause), then install the license.
     async fn activate(&self, cx: &StepContext) -> Result<Value, String> {
-        let Some(license) = &self.spec.to.license else {
-            return Ok(json!({ "license": "none" }));
-        };
         let server = self.new_server(cx)?;
         self.wait_healthy(&server, "activate").await?;
+        let checked = super::new_items::ensure_disabled(&self.old, &server, cx).await?;
+        let Some(license) = &self.spec.to.license else {
+            return Ok(
+                json!({ "server": server.base(), "license": "none", "checked_disabled": checked }),
+            );
+        };
         let secret = secrets::resolve(license, &self.spec_dir).await?;
         server.upload_license(secret.bytes().to_vec()).await?;
-        Ok(json!({ "server": server.base(), "license": "installed" }))
+        Ok(json!({ "server": server.base(), "license": "installed", "checked_disabled": checked }))
     }
 
+    /// Waits for the health page's 200. A server that waits at CloverDX's schema-patch dialog
+    /// answers 503 `SUSPENDED` (the vendor's Docker HEALTHCHECK treats exactly that as
+    /// suspended, cloverdx-server-docker `Dockerfile`) and waits for a person, so waiting out
+    /// the timeout would only hide it: apply stops at once and says what to do.
     async fn wait_healthy(&self, server: &CloverDx, step: &str) -> Result<(), String> {
         let deadline = Instant::now() + self.spec.steps.verify.timeout.std();
         loop {
-            match server.get_status(server.health()).await {
-                Ok(200) => return Ok(()),
-                Ok(status) => self.progress(step, format!("server answers {status}; waiting")),
+            match server.get_answer(server.health()).await {
+                Ok((200, _)) => return Ok(()),
+                Ok((503, body)) if body.trim() == "SUSPENDED" => {
+                    return Err(super::patches::suspended(&self.spec, server));
+                }
+                Ok((status, _)) => self.progress(step, format!("server answers {status}; waiting")),
                 Err(e) => self.progress(step, format!("server not reachable yet ({e})")),
             }
             if Instant::now() >= deadline {

@@ -39,6 +39,41 @@ impl Kind {
     }
 }
 
+/// The `cloverVersion` attribute of the export's root element (`5.4.0.546` in CloverDX's example
+/// exports, cloverdx-server-docker `examples/*/conf/*.xml`), if it has one.
+pub fn clover_version(xml: &str) -> Result<Option<String>, String> {
+    let mut reader = Reader::from_str(xml);
+    loop {
+        match reader
+            .read_event()
+            .map_err(|e| format!("configuration XML: {e}"))?
+        {
+            Event::Start(e) | Event::Empty(e) => {
+                let attr = e
+                    .try_get_attribute("cloverVersion")
+                    .map_err(|e| format!("configuration XML: {e}"))?;
+                return match attr {
+                    Some(a) => a
+                        .unescape_value()
+                        .map(|v| Some(v.into_owned()))
+                        .map_err(|e| format!("configuration XML: {e}")),
+                    None => Ok(None),
+                };
+            }
+            Event::Eof => return Ok(None),
+            _ => {}
+        }
+    }
+}
+
+/// Whether a `cloverVersion` (`7.0.1.27`, or `7.0.1`) is the release `version` (`7.0.1`).
+pub fn is_release(clover_version: &str, version: &str) -> bool {
+    clover_version == version
+        || clover_version
+            .strip_prefix(version)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('-'))
+}
+
 /// Every schedule and listener in document order.
 pub fn items(xml: &str) -> Result<Vec<Item>, String> {
     let mut reader = Reader::from_str(xml);

@@ -18,6 +18,7 @@ use crate::apply::preflight::{self, Report};
 use crate::apply::providers;
 use crate::apply::runner::{CloudRunner, Provider};
 use crate::apply::summary;
+use crate::apply::tls::Tls;
 use crate::plan::step::StepKind;
 use crate::render::{self, TemplateSource};
 use crate::spec::model::Spec;
@@ -273,13 +274,14 @@ impl Run<'_> {
             warnings: report.warnings.clone(),
             checked: report.checked.clone(),
         });
-        let Some(old) = old.filter(|_| report.passed()) else {
+        let Some((old, new_tls)) = old.filter(|_| report.passed()) else {
             return exit::APPLY_FAILED;
         };
         let runner = Arc::new(CloudRunner {
             spec: Arc::clone(&self.spec),
             spec_dir: self.spec_dir.clone(),
             old,
+            new_tls,
             new_server_url: self.args.new_server_url.clone(),
             provider,
             events: Arc::clone(&self.events),
@@ -320,33 +322,35 @@ impl Run<'_> {
 
     /// Everything the run needs, proven with read-only calls before the first change; every
     /// problem is reported, not just the first. Gives the old server's client when its
-    /// password resolved.
-    async fn preflight(&self, provider: &dyn Provider) -> (Report, Option<CloverDx>) {
+    /// password and trust resolved, with the new server's trust.
+    async fn preflight(&self, provider: &dyn Provider) -> (Report, Option<(CloverDx, Tls)>) {
         let mut report = Report::default();
         let password = preflight::password(&self.spec, &self.spec_dir, &mut report).await;
         preflight::license(&self.spec, &self.spec_dir, &mut report).await;
+        let (old_tls, new_tls) = preflight::trust(&self.spec, &self.spec_dir, &mut report);
         let server = &self.spec.from.server;
-        let old = match password.map(|p| {
-            CloverDx::new(
+        let old = match (password, &old_tls) {
+            (Some(p), Some(tls)) => match CloverDx::new(
                 server.url.as_str(),
                 server.username.as_str(),
                 &p,
                 &server.endpoints,
-            )
-        }) {
-            Some(Ok(old)) => Some(old),
-            Some(Err(e)) => {
-                report.problem(format!("the old server's client: {e}"));
-                None
-            }
-            None => None,
+                tls,
+            ) {
+                Ok(old) => Some(old),
+                Err(e) => {
+                    report.problem(format!("the old server's client: {e}"));
+                    None
+                }
+            },
+            _ => None,
         };
         if let Some(old) = &old {
             let pausing = self.plan.find(StepKind::Pause.id()).is_some();
-            preflight::old_server(old, pausing, &mut report).await;
+            preflight::old_server(old, &self.spec, pausing, &mut report).await;
         }
         report.extend(provider.preflight().await);
-        (report, old)
+        (report, old.zip(new_tls))
     }
 
     fn describe(&self, runner: &CloudRunner) {

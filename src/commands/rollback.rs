@@ -169,11 +169,16 @@ async fn servers(
         return Err(exit::APPLY_FAILED);
     };
     let server = &spec.from.server;
+    let (old_tls, new_tls) = crate::apply::tls::for_servers(spec, spec_dir).map_err(|e| {
+        let _ = writeln!(io.err, "error: {e}");
+        exit::USAGE
+    })?;
     let old = CloverDx::new(
         server.url.as_str(),
         server.username.as_str(),
         &password,
         &server.endpoints,
+        &old_tls,
     )
     .map_err(|e| {
         let _ = writeln!(io.err, "error: {e}");
@@ -192,7 +197,10 @@ async fn servers(
         );
         return Err(exit::USAGE);
     };
-    let new = old.at(&new_url);
+    let new = old.at(&new_url, &new_tls).map_err(|e| {
+        let _ = writeln!(io.err, "error: {e}");
+        exit::USAGE
+    })?;
     Ok((old, new))
 }
 

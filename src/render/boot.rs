@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::RenderFailure;
 use super::engine::Engine;
-use crate::spec::model::Spec;
+use crate::spec::model::{DatabasePatches, Spec};
 
 /// The file `render` writes the guard to, beside the template that embeds it, for review.
 pub const FILE: &str = "boot-guard.sh";
@@ -52,6 +52,10 @@ pub fn guard_script(
         "mount_attempts": MOUNT_ATTEMPTS,
         "restore_marker_url": marker_url,
         "restore_wait_seconds": if marker_url.is_empty() { 0 } else { RESTORE_WAIT_SECS },
+        "autoapply": match spec.to.database_patches {
+            DatabasePatches::Auto => spec.to.version.as_str(),
+            DatabasePatches::Confirm => "",
+        },
     });
     let script = engine.render("boot/datasource-guard.sh", &context)?;
     check(&script)?;

@@ -117,6 +117,10 @@ checked_strings! {
         pattern = "^/([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*$";
     /// A local file path, relative to the spec's directory or absolute.
     FilePath: "file_path", Value, "file path", file_path;
+    /// SHA-256 fingerprint of a certificate: 32 hex bytes, colon-separated or not, e.g.
+    /// `AB:CD:…` as `openssl x509 -fingerprint -sha256` prints it.
+    Fingerprint: "sha256_fingerprint", Value, "certificate fingerprint", fingerprint,
+        pattern = "^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$";
     /// SHA-256 digest: 64 lowercase hex digits.
     Sha256: "sha256", Value, "sha256 digest", sha256, pattern = "^[0-9a-f]{64}$";
     /// Name of an environment variable.
@@ -382,6 +386,53 @@ fn sha256(v: &str) -> Check {
         );
     }
     Ok(())
+}
+
+fn fingerprint(v: &str) -> Check {
+    if Fingerprint::bytes_of(v).is_none() {
+        return problem(
+            "a SHA-256 fingerprint is 32 hex bytes, e.g. `AB:CD:…` (95 characters) or 64 hex digits",
+            "print it with `openssl x509 -noout -fingerprint -sha256 -in server.crt`",
+        );
+    }
+    Ok(())
+}
+
+impl Fingerprint {
+    /// The 32 bytes a fingerprint spells, with or without colons, in either case.
+    pub fn bytes_of(v: &str) -> Option<[u8; 32]> {
+        let hex: String = if v.len() == 95 {
+            let pairs: Vec<&str> = v.split(':').collect();
+            if pairs.len() != 32 || pairs.iter().any(|p| p.len() != 2) {
+                return None;
+            }
+            pairs.concat()
+        } else {
+            v.to_owned()
+        };
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(out)
+    }
+
+    /// The pinned bytes (the value passed its rule, so they exist).
+    pub fn bytes(&self) -> [u8; 32] {
+        Self::bytes_of(&self.0).unwrap_or_default()
+    }
+}
+
+/// `AB:CD:…`: how a fingerprint is shown, as openssl prints it.
+pub fn fingerprint_text(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn env_name(v: &str) -> Check {

@@ -115,6 +115,51 @@ pub struct Server {
     /// (`/clover/api/rest/v1/docs.html`) shows others than CloverDX's documented ones.
     #[serde(default)]
     pub endpoints: Endpoints,
+    /// How to trust the server's HTTPS certificate when the system's roots do not (CloverDX's
+    /// marketplace images serve a self-signed one): a CA bundle or the pinned certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Trust>,
+}
+
+/// How apply trusts a CloverDX Server's HTTPS certificate. Verification is never switched off:
+/// either a CA bundle signs the certificate (and it names the host), or the certificate is
+/// exactly the pinned one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trust {
+    /// A PEM file of CA certificates (a self-signed server certificate may be its own CA),
+    /// relative to the spec.
+    CaFile(FilePath),
+    /// The SHA-256 fingerprint of the server's certificate (`openssl x509 -fingerprint
+    /// -sha256`): that certificate and no other is trusted, whatever host it names.
+    Sha256Fingerprint(Fingerprint),
+}
+
+/// The new CloverDX Server: how apply reaches its API (the URL comes from the deployment, the
+/// credentials are the old server's, restored with its database).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewServer {
+    /// How to trust the new server's HTTPS certificate, which its image generates at first
+    /// boot on CloverDX's marketplace images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Trust>,
+}
+
+/// What the new version does when it must patch the restored system database's schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DatabasePatches {
+    /// The boot guard sets `autoapply.sys.db.patches` to `to.version` in the new disk's
+    /// clover.properties: the snapshot is the backup CloverDX's confirmation dialog asks for.
+    #[default]
+    Auto,
+    /// The new server waits at its "backup completed" dialog; apply stops (exit 3) and says
+    /// what to confirm, and `apply --resume` goes on once a person has.
+    Confirm,
 }
 
 /// Paths of the CloverDX Server API that apply calls, relative to the server URL.
@@ -126,8 +171,11 @@ pub struct Endpoints {
     pub config_export: HttpPath,
     /// Imports the server configuration.
     pub config_import: HttpPath,
-    /// Lists the running jobs, one run id per line.
+    /// Lists the running jobs, one run id per line (the Simple HTTP API's `server_jobs`).
     pub running_jobs: HttpPath,
+    /// Lists the cluster's nodes, `NAME|URL|LOAD|STATUS` a line (the Simple HTTP API's
+    /// `cluster_status`).
+    pub cluster_status: HttpPath,
     /// Takes a license file (PUT).
     pub license: HttpPath,
     /// Answers 200 when the server is healthy.
@@ -145,6 +193,7 @@ impl Default for Endpoints {
             config_export: path("/api/rest/v1/server/configuration/export"),
             config_import: path("/api/rest/v1/server/configuration/import"),
             running_jobs: path("/simpleHttpApi/server_jobs"),
+            cluster_status: path("/simpleHttpApi/cluster_status"),
             license: path("/api/rest/v1/server/license"),
             health: path("/accessibilityTest.jsp"),
             executions: path("/api/rest/v1/executions"),
@@ -224,6 +273,13 @@ pub struct To {
     /// License for the new version, as a secret reference; the activate step installs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<SecretRef>,
+    /// The new server's API: how to trust its certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<NewServer>,
+    /// Schema patches of the system database at the new version's first start: `auto` (the
+    /// default; the snapshot is the backup) or `confirm` (a person confirms in the console).
+    #[serde(default)]
+    pub database_patches: DatabasePatches,
     /// The new deployment on AWS (architecture strategy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<ToAws>,

@@ -104,9 +104,20 @@ pub fn start_with_env(
     (Proc(child), port)
 }
 
-/// The CloverDX Server double with these credentials and items.
+/// The new server's CloverDX double, as a stock server runs (HTTPS with a self-signed
+/// certificate of its own, the Simple HTTP API off), at version 7.0.1 with these items.
 pub fn cloverdx(python: &Path, items: &str) -> (Proc, u16) {
-    start(
+    cloverdx_at(python, items, "7.0.1.12", false)
+}
+
+/// The old server's CloverDX double at `version`, stock except that its administrator
+/// enabled the Simple HTTP API (`http.api.enabled=true`), as the preflight requires.
+pub fn cloverdx_old(python: &Path, items: &str, version: &str) -> (Proc, u16) {
+    cloverdx_at(python, items, version, true)
+}
+
+fn cloverdx_at(python: &Path, items: &str, version: &str, http_api: bool) -> (Proc, u16) {
+    let started = start(
         python,
         &super::common::root().join("tests/servers/cloverdx_server.py"),
         &[
@@ -116,7 +127,68 @@ pub fn cloverdx(python: &Path, items: &str) -> (Proc, u16) {
             "s3cret-pw",
             "--items",
             items,
+            "--clover-version",
+            version,
         ],
+    );
+    if http_api {
+        configure(started.1, &serde_json::json!({ "http_api_enabled": true }));
+    }
+    started
+}
+
+/// The URL of a CloverDX double's web application (HTTPS, as the double serves its API).
+pub fn clover_url(port: u16) -> String {
+    format!("https://127.0.0.1:{port}/clover")
+}
+
+/// A CloverDX double's certificate: (PEM, SHA-256 fingerprint as `AB:CD:…`).
+pub fn certificate(port: u16) -> (String, String) {
+    let s = state(port);
+    (
+        s["certificate_pem"].as_str().unwrap_or_default().to_owned(),
+        s["certificate_sha256"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// `text` (a spec naming the old server as `http://127.0.0.1:OLD/clover`) made to trust both
+/// doubles as a user of stock servers would: the old server over HTTPS with its self-signed
+/// certificate as `from.server.tls.ca_file` (written into `dir`), the new server's
+/// certificate pinned in `to.server.tls`.
+pub fn trusting(text: &str, old_port: u16, new_port: u16, dir: &Path) -> String {
+    pin_new(&trust_old(text, old_port, dir), new_port)
+}
+
+/// The old server's part of [`trusting`] (the war strategy upgrades that server in place).
+pub fn trust_old(text: &str, old_port: u16, dir: &Path) -> String {
+    let (pem, _) = certificate(old_port);
+    let ca = dir.join(format!("old-server-{old_port}.pem"));
+    std::fs::write(&ca, pem).expect("write the CA file");
+    let old_url = format!("    url: http://127.0.0.1:{old_port}/clover\n");
+    assert!(text.contains(&old_url), "the spec names the old double");
+    text.replacen(
+        &old_url,
+        &format!(
+            "    url: {}\n    tls: {{ ca_file: \"{}\" }}\n",
+            clover_url(old_port),
+            ca.display()
+        ),
+        1,
+    )
+}
+
+/// The new server's certificate pinned in `to.server.tls`.
+pub fn pin_new(text: &str, new_port: u16) -> String {
+    let (_, pin) = certificate(new_port);
+    let at = text.find("\nto:\n  version: ").expect("a to: block") + "\nto:\n".len();
+    let line_end = at + text[at..].find('\n').expect("the version line") + 1;
+    format!(
+        "{}  server:\n    tls: {{ sha256_fingerprint: \"{pin}\" }}\n{}",
+        &text[..line_end],
+        &text[line_end..]
     )
 }
 
@@ -142,6 +214,44 @@ pub fn configure(port: u16, settings: &Value) {
         stream,
         "POST /__test__/configure HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
+    )
+    .expect("request");
+    let mut sink = String::new();
+    let _ = stream.read_to_string(&mut sink);
+}
+
+/// The status line a CloverDX double answers `request` (raw HTTP/1.0) with over TLS, its own
+/// certificate trusted (Python's ssl module of the test venv is the client).
+pub fn tls_status_line(venv: &Path, port: u16, request: &str) -> String {
+    let (pem, _) = certificate(port);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).expect("ca");
+    let script = "import socket,ssl,sys\nctx=ssl.create_default_context(cafile=sys.argv[1])\ns=ctx.wrap_socket(socket.create_connection(('127.0.0.1',int(sys.argv[2]))),server_hostname='127.0.0.1')\ns.sendall(sys.stdin.buffer.read())\nb=b''\nwhile True:\n  c=s.recv(65536)\n  if not c: break\n  b+=c\nprint(b.split(b'\\r\\n')[0].decode())\n";
+    let mut child = Command::new(venv.join("bin/python"))
+        .args(["-c", script])
+        .arg(&ca)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.as_bytes())
+        .expect("request");
+    let out = child.wait_with_output().expect("python");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// POST `path` (a test-control path) with no body.
+pub fn post(port: u16, path: &str) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
     )
     .expect("request");
     let mut sink = String::new();
@@ -249,4 +359,57 @@ pub fn each_in_parallel<T: Sync + std::fmt::Display>(items: &[T], case: impl Fn(
         items.len(),
         failures.join("\n")
     );
+}
+
+/// The ways a stock CloverDX old server stops the preflight (issue 30): the old double's
+/// configuration, a name for messages, and words the refusal must contain. Each is reset by
+/// [`STOCK_RESET`].
+pub fn stock_refusals() -> Vec<(&'static str, Value, Vec<&'static str>)> {
+    vec![
+        (
+            "simple-http-api-off",
+            serde_json::json!({ "http_api_enabled": false }),
+            vec!["cannot list its running jobs", "http.api.enabled=true"],
+        ),
+        (
+            "version-mismatch",
+            serde_json::json!({ "version": "6.3.1.7" }),
+            vec!["runs CloverDX 6.3.1.7", "from.version says 6.4.2"],
+        ),
+        (
+            "cluster",
+            serde_json::json!({ "cluster_nodes": ["node02"] }),
+            vec!["is a cluster of 2 nodes", "node01, node02"],
+        ),
+    ]
+}
+
+/// The old double as the apply tests start it.
+pub fn stock_reset() -> Value {
+    serde_json::json!({ "http_api_enabled": true, "version": "6.4.2.3", "cluster_nodes": [] })
+}
+
+/// The spec at `path` without its `from.server.tls` line: the old server's self-signed
+/// certificate is then trusted by nothing.
+pub fn untrust_old(path: &Path) {
+    let text = std::fs::read_to_string(path).expect("spec");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("    tls: { ca_file:"))
+        .collect();
+    std::fs::write(path, kept.join("\n") + "\n").expect("spec");
+}
+
+/// Edits the spec at `path`.
+pub fn edit_spec(path: &Path, edit: impl Fn(String) -> String) {
+    let text = std::fs::read_to_string(path).expect("spec");
+    std::fs::write(path, edit(text)).expect("spec");
+}
+
+/// Requests to a CloverDX double that would change it (imports, license, job starts).
+pub fn clover_writes(port: u16) -> Vec<String> {
+    requests(port)
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect()
 }

@@ -3,6 +3,32 @@ this follows the documented protocol of the parts apply uses, and is as strict a
 only these paths exist (404 otherwise), each with its method (405 and `Allow` otherwise). Every
 request is recorded (method, path, query) for the tests to assert the exact sequence.
 
+It behaves as a stock marketplace server does by default (sources in cloverdx/cloverdx-documentation
+unless named otherwise):
+- HTTPS with a self-signed certificate, generated for each run ("the default HTTPS connector is
+  using a self-signed certificate", admin/aws-marketplace.md, HTTPS). A plain-HTTP request to
+  the API gets Tomcat's answer to HTTP on a TLS port (400); only the test-control paths below
+  answer plain HTTP, so the tests can drive the double without a TLS client.
+- The Simple HTTP API (`/clover/simpleHttpApi/…`) is off: "The HTTP API is disabled by default"
+  and its servlet is "not accessible" (operations/simple-http-api.md, admin/list-of-properties.md
+  `http.api.enabled`; the status is not documented, so 404, as for an unmapped servlet). A test
+  turns it on with `http_api_enabled`.
+- The configuration export's root carries `cloverVersion`, `exporter`, `timeZone` and
+  `timestamp` (cloverdx/cloverdx-server-docker `examples/single-job-container/conf/configuration_import.xml`).
+- The import validates before it commits: a dry run (the default, `dryRun=true`) changes
+  nothing, and an import with errors "cannot be committed" (admin/server-config.md). The answer is
+  the SOAP API's published twin `ImportServerConfigurationResult`: a `status` of SUCCESS or
+  FAILURE around a report (cloverdx/cloverdx-examples `BasicFeatures/meta/clover/webservice.xml`);
+  the report's elements are not documented, so an `error` element a problem stands in for them.
+  Items are added or updated, never removed ("are either added … or existing item are updated").
+- The schema-patch dialog: when the test says this version must patch the system database
+  (`patches_needed`), the server's start is suspended until a person confirms ("backup
+  completed", admin/upgrading-server.md), unless `autoapply.sys.db.patches` is this version or
+  newer (admin/list-of-properties.md). Suspended, the health page answers 503 `SUSPENDED`
+  (the vendor's Docker HEALTHCHECK, cloverdx/cloverdx-server-docker `Dockerfile`).
+- `cluster_status` lists the cluster's nodes as `NAME|URL|LOAD|STATUS` lines
+  (operations/simple-http-api.md); a standalone server lists itself.
+
 - The API paths need basic authentication (401 with `WWW-Authenticate: Basic` otherwise) and
   the `X-Requested-By` header that CloverDX's CSRF protection requires (400 otherwise). The
   health page and the web application's entry page are public, as on the server (load
@@ -16,7 +42,9 @@ request is recorded (method, path, query) for the tests to assert the exact sequ
 - POST /clover/api/rest/v1/server/configuration/import?dryRun=false&override=true takes that
   XML as the body and applies `enabled`, matching schedules by description and listeners by name;
   dryRun defaults to true, as on the server, and then nothing changes.
-- GET  /clover/simpleHttpApi/server_jobs lists running run ids, one per line.
+- GET  /clover/simpleHttpApi/server_jobs lists running run ids, one per line ("a list of runIDs
+  of currently running jobs"), when the Simple HTTP API is enabled.
+- GET  /clover/simpleHttpApi/cluster_status: the nodes, when the Simple HTTP API is enabled.
 - PUT  /clover/api/rest/v1/server/license stores the license (the request body).
 - GET  /clover/accessibilityTest.jsp: 200 when healthy, 503 `SUSPENDED` when suspended.
 - POST /clover/api/rest/v1/executions with JSON `{"sandboxCode", "jobFile"}` starts a run of a
@@ -25,17 +53,29 @@ request is recorded (method, path, query) for the tests to assert the exact sequ
   RUNNING at the first read, then the configured status.
 - GET  /clover/ (the web application's entry page): 200.
 
-Test control (not part of CloverDX): GET /__test__/state returns the server's state as JSON;
-POST /__test__/configure sets `running_jobs`, `fail` (path -> status), `latency` (seconds),
-`suspended`.
+Test control (not part of CloverDX; plain HTTP on the same port): GET /__test__/state returns the
+server's state as JSON, with `certificate_pem` and `certificate_sha256` (the served
+certificate); POST /__test__/configure sets `running_jobs`, `fail` (path -> status), `latency`
+(seconds), `suspended`, `http_api_enabled`, `cluster_nodes`, `import_errors` (each makes an
+import's report carry an error), `import_ignored` (a fault: the import reports success and
+changes nothing), `patches_needed`, `properties` (clover.properties as a dict); POST
+/__test__/confirm stands for the person who confirms the schema-patch dialog.
 
-Usage: cloverdx_server.py --user U --password P [--items JSON]; prints `listening PORT`.
+Usage: cloverdx_server.py --user U --password P [--items JSON] [--clover-version V];
+prints `listening PORT`.
 """
 import argparse
 import base64
+import datetime
+import hashlib
+import ipaddress
 import json
+import os
 import re
+import socket
+import ssl
 import sys
+import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -61,6 +101,16 @@ STATE = {
     "timeline": [],    # [{"t", "kind", "item", "enabled"}]: every state of every item, from the start
     "jobs": {},        # "SANDBOX/JOB" -> the status its runs end in
     "runs": {},        # run id -> {"job", "reads"}
+    "version": "7.0.1.12",
+    "http_api_enabled": False,
+    "cluster_nodes": [],   # names of the other nodes of a cluster; empty: standalone
+    "import_errors": [],
+    "import_ignored": False,
+    "patches_needed": False,
+    "patches_confirmed": False,
+    "properties": {},
+    "certificate_pem": "",
+    "certificate_sha256": "",
 }
 
 # path -> (methods, needs credentials)
@@ -68,6 +118,7 @@ ROUTES = {
     "/clover/api/rest/v1/server/configuration/export": ({"GET"}, True),
     "/clover/api/rest/v1/server/configuration/import": ({"POST"}, True),
     "/clover/simpleHttpApi/server_jobs": ({"GET"}, True),
+    "/clover/simpleHttpApi/cluster_status": ({"GET"}, True),
     "/clover/api/rest/v1/server/license": ({"PUT"}, True),
     "/clover/accessibilityTest.jsp": ({"GET"}, False),
     "/clover/api/rest/v1/executions": ({"POST"}, True),
@@ -77,7 +128,11 @@ XML_TYPES = {"application/octet-stream", "application/xml", "text/xml"}
 
 
 def export_xml():
-    root = ET.Element(f"{{{NS}}}cloverServerConfiguration")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    root = ET.Element(f"{{{NS}}}cloverServerConfiguration", {
+        "cloverVersion": STATE["version"], "exporter": Handler.user, "timeZone": "Etc/UTC",
+        "timestamp": stamp,
+    })
     schedules = ET.SubElement(root, f"{{{NS}}}schedulesList")
     for s in STATE["schedules"]:
         el = ET.SubElement(schedules, f"{{{NS}}}schedule", {"enabled": str(s["enabled"]).lower()})
@@ -95,9 +150,33 @@ def note(kind, item, enabled):
     STATE["timeline"].append({"t": time.time(), "kind": kind, "item": item, "enabled": enabled})
 
 
+def import_report(errors):
+    root = ET.Element("importServerConfigurationResult", {"status": "FAILURE" if errors else "SUCCESS"})
+    report = ET.SubElement(root, "report")
+    for e in errors:
+        ET.SubElement(report, "error").text = e
+    return ET.tostring(root, encoding="unicode")
+
+
+def version_tuple(v):
+    return tuple(int(p) for p in re.findall(r"[0-9]+", v)[:3])
+
+
+def suspended():
+    """The start waits at the schema-patch dialog: patches are needed, nobody confirmed, and
+    autoapply.sys.db.patches does not cover this version."""
+    if STATE["suspended"]:
+        return True
+    if not STATE["patches_needed"] or STATE["patches_confirmed"]:
+        return False
+    auto = STATE["properties"].get("autoapply.sys.db.patches")
+    return not (auto and version_tuple(auto) >= version_tuple(STATE["version"]))
+
+
 def import_xml(body):
-    """Applies the items as the server's import does (override): matched by description or
-    name, updated when they exist, created when they do not."""
+    """Applies the items as the server's import does (without `override`): matched by
+    description or name, updated when they exist, created when they do not; nothing else is
+    touched."""
     root = ET.fromstring(body)
     for el in root.iter(f"{{{NS}}}schedule"):
         desc = (el.findtext(f"{{{NS}}}description") or "").strip()
@@ -174,7 +253,13 @@ class Handler(BaseHTTPRequestHandler):
                 if url.path == "/__test__/configure" and method == "POST":
                     STATE.update(json.loads(self.body() or b"{}"))
                     return self.reply(200, "ok")
+                if url.path == "/__test__/confirm" and method == "POST":
+                    STATE["patches_confirmed"] = True
+                    return self.reply(200, "ok")
             return self.reply(404, "no such test endpoint")
+        if not isinstance(self.connection, ssl.SSLSocket):
+            # Tomcat's answer to plain HTTP on its TLS connector.
+            return self.reply(400, "Bad Request\nThis combination of host and port requires TLS.")
         with LOCK:
             STATE["requests"].append({"method": method, "path": url.path, "query": url.query})
         if STATE["latency"]:
@@ -183,7 +268,7 @@ class Handler(BaseHTTPRequestHandler):
         run_path = re.fullmatch(r"/clover/api/rest/v1/executions/([0-9]+)", url.path)
         if run_path:
             route = ({"GET"}, True)
-        if route is None:
+        if route is None or (url.path.startswith("/clover/simpleHttpApi/") and not STATE["http_api_enabled"]):
             return self.error(404, "NOT_FOUND", url.path)
         methods, private = route
         if method not in methods:
@@ -206,11 +291,16 @@ class Handler(BaseHTTPRequestHandler):
                     ET.fromstring(body)
                 except ET.ParseError as e:
                     return self.error(400, "BAD_XML", str(e))
-                if query.get("dryRun", ["true"])[0] == "false":
+                errors = list(STATE["import_errors"])
+                if query.get("dryRun", ["true"])[0] == "false" and not errors and not STATE["import_ignored"]:
                     import_xml(body)
-                return self.reply(200, "<importResult/>", "application/xml")
+                return self.reply(200, import_report(errors), "application/xml")
             if url.path == "/clover/simpleHttpApi/server_jobs":
                 return self.reply(200, "\n".join(STATE["running_jobs"]))
+            if url.path == "/clover/simpleHttpApi/cluster_status":
+                port = self.server.server_address[1]
+                nodes = ["node01"] + STATE["cluster_nodes"]
+                return self.reply(200, "\n".join(f"{n}|https://127.0.0.1:{port}/clover|0.2|READY" for n in nodes))
             if url.path == "/clover/api/rest/v1/server/license":
                 if self.content_type() != "application/octet-stream":
                     self.body()
@@ -242,7 +332,7 @@ class Handler(BaseHTTPRequestHandler):
                 status = "RUNNING" if run["reads"] == 1 else STATE["jobs"][run["job"]]
                 return self.reply(200, json.dumps({"runId": int(run_path.group(1)), "status": status}), "application/json")
             if url.path == "/clover/accessibilityTest.jsp":
-                if STATE["suspended"]:
+                if suspended():
                     return self.reply(503, "SUSPENDED")
                 return self.reply(200, "OK")
             return self.reply(200, "<html>CloverDX</html>", "text/html")
@@ -260,12 +350,66 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("DELETE")
 
 
+def certificate():
+    """A self-signed certificate for 127.0.0.1 and localhost, new for each run, as a stock
+    server generates its own: no CA, so only a pin or the certificate itself can trust it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clover")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return pem, key_pem, ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+class Server(ThreadingHTTPServer):
+    """TLS for the API, plain HTTP for the test control, told apart by the first byte (a TLS
+    handshake record starts with 0x16)."""
+    context = None
+
+    def finish_request(self, request, client_address):
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+            if first == b"\x16":
+                request = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that refused the certificate closes the handshake
+        self.RequestHandlerClass(request, client_address, self)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--items", default="{}")
+    ap.add_argument("--clover-version", default="7.0.1.12")
     args = ap.parse_args()
+    STATE["version"] = args.clover_version
+    pem, key_pem, fingerprint = certificate()
+    STATE["certificate_pem"], STATE["certificate_sha256"] = pem.decode(), fingerprint
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as d:
+        for name, data in (("cert.pem", pem), ("key.pem", key_pem)):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        context.load_cert_chain(os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
+    Server.context = context
     items = json.loads(args.items)
     STATE["schedules"] = items.get("schedules", [])
     STATE["listeners"] = items.get("listeners", [])
@@ -274,7 +418,7 @@ def main():
     for l in STATE["listeners"]:
         note("listener", l["name"], l["enabled"])
     Handler.user, Handler.password = args.user, args.password
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -39,6 +39,13 @@ readonly mount_interval=5
 readonly restore_marker_url=''
 readonly restore_wait_seconds='0'
 readonly restore_interval=30
+# to.database_patches: auto. CloverDX suspends a start that must patch the system database's
+# schema behind a "backup completed" dialog unless autoapply.sys.db.patches is the new version
+# or newer (admin/upgrading-server, admin/list-of-properties); the snapshot this disk and the
+# database were restored from is that backup. Empty with `confirm`: a person confirms.
+readonly properties=/var/clover/conf/clover.properties
+readonly autoapply='7.0.1'
+readonly plan='prod-westeurope'
 
 log() {
   # cloud-init copies its children's output to the console (serial log) and its log file.
@@ -166,6 +173,25 @@ check_rewrite() {
   done <<<"$(fragment_hosts "$backup")"
 }
 
+# Sets autoapply.sys.db.patches in the new disk's clover.properties (the administrator's file,
+# which overrides the built-in configuration), replacing any earlier value of the key in its
+# dotted or underscored spelling and keeping every other line.
+allow_schema_patches() {
+  [ -n "$autoapply" ] || return 0
+  local key='^[[:space:]]*autoapply[._]sys[._]db[._]patches[[:space:]]*[=:]'
+  if [ -f "$properties" ] && grep -qE "$key" "$properties"; then
+    sed -i -E "s#${key}.*#autoapply.sys.db.patches=${autoapply}#" "$properties" ||
+      fail "could not rewrite $properties"
+  else
+    [ -f "$properties" ] || install -m 0644 /dev/null "$properties" || fail "could not create $properties"
+    printf '%s\n' "# cloverlift: this disk and its database were restored from the snapshots of plan $plan" \
+      "autoapply.sys.db.patches=$autoapply" >>"$properties" || fail "could not write $properties"
+  fi
+  [ "$(grep -cE "$key" "$properties")" = 1 ] && grep -qx "autoapply.sys.db.patches=$autoapply" "$properties" ||
+    fail "$properties does not set autoapply.sys.db.patches=$autoapply once"
+  log "the new version may patch its restored system database (autoapply.sys.db.patches=$autoapply)"
+}
+
 wait_for_restore() {
   [ -n "$restore_marker_url" ] || return 0
   local waited=0
@@ -196,6 +222,7 @@ finish() {
   check_new_host
   [ -f "$fragment" ] || fail "$fragment is missing on the data disk"
   rewrite_datasource
+  allow_schema_patches
   wait_for_restore
   printf '%s\n' "$new_host" >"$state"
   release_clover
