@@ -279,29 +279,38 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
     assert_eq!(done["outcome"], "succeeded");
     assert_eq!(events[0]["event"], "preflight");
     assert_eq!(events[0]["passed"], true);
-    // The exact conversation with each server: the preflight's reads, pause (read, read,
-    // disable, drain), resume (read, re-enable, read back) on the old one; health, license,
-    // the spec's check and the re-enable on the new one.
+    // The exact conversation with each server: the preflight's reads (the export, the
+    // running-jobs list, the cluster status, health), pause (read, read, dry-run and import the
+    // disable, read back, drain), resume (read, dry-run and import the re-enable, read back)
+    // on the old one; health, the items check, license, the spec's check and the re-enable on
+    // the new one. Every import is a dry run first.
     const EXPORT: &str = "GET /clover/api/rest/v1/server/configuration/export";
     const IMPORT: &str = "POST /clover/api/rest/v1/server/configuration/import";
     const HEALTH: &str = "GET /clover/accessibilityTest.jsp";
+    const JOBS: &str = "GET /clover/simpleHttpApi/server_jobs";
     assert_eq!(
         requests(w.old_port),
         [
             EXPORT,
+            JOBS,
+            "GET /clover/simpleHttpApi/cluster_status",
             HEALTH,
             EXPORT,
             EXPORT,
             IMPORT,
-            "GET /clover/simpleHttpApi/server_jobs",
+            IMPORT,
             EXPORT,
+            JOBS,
+            EXPORT,
+            IMPORT,
             IMPORT,
             EXPORT,
             // cutover: compare, disable what the old server runs, drain, read back
             EXPORT,
             EXPORT,
             IMPORT,
-            "GET /clover/simpleHttpApi/server_jobs",
+            IMPORT,
+            JOBS,
             EXPORT
         ]
     );
@@ -309,6 +318,7 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
         requests(w.new_port),
         [
             HEALTH,
+            EXPORT,
             "PUT /clover/api/rest/v1/server/license",
             "GET /clover/",
             // cutover: guardrail, compare, enable exactly that set, read back
@@ -316,10 +326,37 @@ fn apply_upgrades_the_moto_backed_example_end_to_end() {
             EXPORT,
             EXPORT,
             IMPORT,
+            IMPORT,
             EXPORT
         ],
         "verify enables nothing; cutover does"
     );
+    for port in [w.old_port, w.new_port] {
+        let dry_runs: Vec<bool> = World::server_state(port)["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["method"] == "POST")
+            .map(|r| {
+                r["query"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("dryRun=true")
+            })
+            .collect();
+        assert!(
+            dry_runs.chunks(2).all(|pair| pair == [true, false]),
+            "each import is a dry run, then the import: {dry_runs:?}"
+        );
+        assert!(
+            World::server_state(port)["requests"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|r| !r["query"].as_str().unwrap_or_default().contains("override")),
+            "no import overrides"
+        );
+    }
     never_both_enabled(w.old_port, w.new_port);
     assert!(done["downtime_seconds"].as_f64().is_some_and(|d| d >= 0.0));
     let finished: Vec<&str> = events

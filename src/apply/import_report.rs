@@ -45,10 +45,10 @@ const REFUSALS: [&str; 3] = ["ended with error", "cannot be committed", "import 
 /// The report in `body`, XML or a message.
 pub fn read(body: &str) -> ImportReport {
     let trimmed = body.trim_start();
-    if trimmed.starts_with('<') {
-        if let Some(report) = read_xml(trimmed) {
-            return report;
-        }
+    if trimmed.starts_with('<')
+        && let Some(report) = read_xml(trimmed)
+    {
+        return report;
     }
     read_message(body)
 }

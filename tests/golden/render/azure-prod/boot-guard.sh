@@ -187,8 +187,10 @@ allow_schema_patches() {
     printf '%s\n' "# cloverlift: this disk and its database were restored from the snapshots of plan $plan" \
       "autoapply.sys.db.patches=$autoapply" >>"$properties" || fail "could not write $properties"
   fi
-  [ "$(grep -cE "$key" "$properties")" = 1 ] && grep -qx "autoapply.sys.db.patches=$autoapply" "$properties" ||
+  if [ "$(grep -cE "$key" "$properties")" != 1 ] ||
+    ! grep -qx "autoapply.sys.db.patches=$autoapply" "$properties"; then
     fail "$properties does not set autoapply.sys.db.patches=$autoapply once"
+  fi
   log "the new version may patch its restored system database (autoapply.sys.db.patches=$autoapply)"
 }
 
