@@ -38,7 +38,16 @@ struct World {
 
 fn world() -> Option<World> {
     let venv = doubles::moto_venv()?;
-    let (moto, endpoint) = doubles::moto(&venv, &[]);
+    let python = venv.join("bin/python");
+    let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
+    let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
+    // The new instance's console shows the certificate the new double serves, as its boot
+    // guard would print it (tests/servers/moto_server.py).
+    let (_, fingerprint) = doubles::certificate(new_port);
+    let (moto, endpoint) = doubles::moto(
+        &venv,
+        &[("CLOVERLIFT_TEST_TLS_SHA256", fingerprint.as_str())],
+    );
     let out = Command::new(venv.join("bin/python"))
         .arg(common::root().join("tests/servers/aws_world.py"))
         .args(["seed", &endpoint])
@@ -50,9 +59,6 @@ fn world() -> Option<World> {
         String::from_utf8_lossy(&out.stderr)
     );
     let seed: Value = serde_json::from_slice(&out.stdout).expect("seed json");
-    let python = venv.join("bin/python");
-    let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
-    let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
     Some(World {
         _moto: moto,
         endpoint,
@@ -78,7 +84,8 @@ impl World {
             s["ami"].as_str().unwrap_or_default(),
             s["subnet"].as_str().unwrap_or_default(),
         );
-        let text = doubles::trusting(&text, self.old_port, self.new_port, self.dir.path());
+        // The new server's certificate is not named: apply pins what its console reports.
+        let text = doubles::trust_old(&text, self.old_port, self.dir.path());
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, edit(text)).expect("spec");
         std::fs::write(self.dir.path().join("license.lic"), "CLOVERDX-LICENSE-7").expect("license");

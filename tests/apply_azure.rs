@@ -33,10 +33,13 @@ fn world() -> World {
     let python = python();
     let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
     let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
+    // The new VM's serial console shows the certificate the new double serves, as its boot
+    // guard would print it (tests/servers/arm_server.py, boot diagnostics).
+    let (_, fingerprint) = doubles::certificate(new_port);
     let (arm, arm_port) = doubles::start(
         &python,
         &common::root().join("tests/servers/arm_server.py"),
-        &[],
+        &["--new-server-fingerprint", &fingerprint],
     );
     // Operations stay in progress for one poll: every protocol path is taken, quickly.
     doubles::configure(arm_port, &json!({ "polls": 1 }));
@@ -60,7 +63,8 @@ impl World {
             "version: 1\nname: {name}\ncloud: azure\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ env: CLOVER_PASSWORD }}\n  azure:\n    subscription: {SUB}\n    resource_group: clover-prod\n    location: westeurope\n    vm: clover-vm\n    data_disk: clover-data\n    postgres_server: clover-pg\n    public_ip: clover-ip\nto:\n  version: 7.0.1\n  license: {{ azure_key_vault: https://clover-kv.vault.azure.net/secrets/cloverdx-7-license }}\n  azure:\n    resource_group: clover-prod-v7\n    vm_size: Standard_D4s_v5\n    image: {{ publisher: cloverdx, offer: cloverdx-server, sku: byol, version: 7.0.1 }}\n    subnet_id: /subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps\n    admin_username: cloveradmin\n    ssh_public_key: {{ file: keys/ops.pub }}\n    postgres_sku: Standard_D2ds_v5\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: {move_address}\n",
             old = self.old_port,
         );
-        let text = doubles::trusting(&text, self.old_port, self.new_port, self.dir.path());
+        // The new server's certificate is not named: apply pins what its console reports.
+        let text = doubles::trust_old(&text, self.old_port, self.dir.path());
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).expect("spec");
         path
@@ -276,6 +280,8 @@ fn apply_upgrades_the_arm_backed_example_end_to_end() {
             ),
             format!("POST {deployment}/whatIf"),
             format!("PUT {deployment}"),
+            // activate reads the new VM's console for its certificate (boot diagnostics)
+            format!("POST {new_vm}/retrieveBootDiagnosticsData"),
             format!("PUT {}", old_nic()),
             format!("PUT {new_nic}"),
             format!("DELETE {new_ip}"),
@@ -285,6 +291,13 @@ fn apply_upgrades_the_arm_backed_example_end_to_end() {
     assert!(snapshot.starts_with(&format!(
         "{new_rg}/providers/Microsoft.Compute/snapshots/cloverlift-prod-westeurope-data-"
     )));
+    // The console log is read with its SAS URI alone: no ARM token goes to storage, and the
+    // signature reaches neither the output nor the journal.
+    assert_eq!(arm["leaked_tokens"], json!([]));
+    assert!(
+        doubles::request_lines(&arm)
+            .contains(&"GET /bootdiagnostics/prod-westeurope-vm.serialconsole.log".to_owned())
+    );
 
     // The snapshot: an incremental copy of the old data disk, where the disk is.
     let body_of = |method: &str, path: &str| -> Value {

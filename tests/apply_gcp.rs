@@ -33,10 +33,18 @@ fn world() -> World {
     let (new, new_port) = doubles::cloverdx(&python, NEW_ITEMS);
     let (old, old_port) = doubles::cloverdx_old(&python, OLD_ITEMS, "6.4.2.3");
     let new_url = doubles::clover_url(new_port);
+    // The new instance's serial console shows the certificate the new double serves, as its
+    // boot guard would print it (tests/servers/gcp_server.py).
+    let (_, fingerprint) = doubles::certificate(new_port);
     let (gcp, gcp_port) = doubles::start(
         &python,
         &common::root().join("tests/servers/gcp_server.py"),
-        &["--new-server-url", &new_url],
+        &[
+            "--new-server-url",
+            &new_url,
+            "--new-server-fingerprint",
+            &fingerprint,
+        ],
     );
     // Operations stay in progress for one poll: every protocol path is taken, quickly.
     doubles::configure(gcp_port, &json!({ "polls": 1 }));
@@ -66,7 +74,8 @@ impl World {
             "version: 1\nname: {name}\ncloud: gcp\nfrom:\n  version: 6.4.2\n  server:\n    url: http://127.0.0.1:{old}/clover\n    username: clover\n    password: {{ gcp_secret: projects/acme-clover-prod/secrets/clover-password/versions/latest }}\n  gcp:\n    project: acme-clover-prod\n    region: europe-west1\n    zone: europe-west1-b\n    instance: clover-vm\n    data_disk: clover-data\n    sql_instance: clover-pg\n    address: clover-ip\nto:\n  version: 7.0.1\n  license: {{ gcp_secret: projects/acme-clover-prod/secrets/cloverdx-7-license/versions/3 }}\n  gcp:\n    machine_type: n2-standard-4\n    image: projects/cloverdx-public/global/images/cloverdx-server-7-0-1\n    network: default\n    subnetwork: default\n    sql_tier: db-custom-2-7680\n    service_account: cloverlift-deployer@acme-clover-prod.iam.gserviceaccount.com\nsteps:\n  pause: {{ drain_timeout: 20s }}\n  verify:\n    timeout: 20s\n    enable: [schedules]\n  move_address: {move_address}\n",
             old = self.old_port,
         );
-        let text = doubles::trusting(&text, self.old_port, self.new_port, self.dir.path());
+        // The new server's certificate is not named: apply pins what its console reports.
+        let text = doubles::trust_old(&text, self.old_port, self.dir.path());
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).expect("spec");
         path

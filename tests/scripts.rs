@@ -633,6 +633,27 @@ fn first_boot_starts_clover_only_after_the_datasource_names_the_new_database() {
                 .any(|l| l == "autoapply.sys.db.patches=7.0.1"),
             "{cloud}: {properties}"
         );
+        // Once clover serves HTTPS, the guard prints its certificate's fingerprint, which
+        // apply reads from the console (src/apply/boot_report.rs parses this very line).
+        let printed = Command::new("openssl")
+            .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+            .arg(run.work.path().join("state/server.pem"))
+            .output()
+            .expect("openssl");
+        let printed = String::from_utf8_lossy(&printed.stdout);
+        let fingerprint = printed.trim().split_once('=').expect("a fingerprint").1;
+        let line = format!("cloverlift-guard: plan {plan} tls-sha256 {fingerprint}");
+        assert!(
+            run.console.contains(&line),
+            "{cloud}: {line}: {}",
+            run.console
+        );
+        #[cfg(feature = "apply-core")]
+        {
+            let parsed = cloverlift::apply::boot_report::fingerprint(&run.console, plan)
+                .map(|b| cloverlift::apply::boot_report::text(&b));
+            assert_eq!(parsed.as_deref(), Some(fingerprint), "{cloud}");
+        }
     }
 }
 

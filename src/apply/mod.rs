@@ -4,6 +4,8 @@
 //! clouds' features; the render-only build keeps only [`drives`].
 
 #[cfg(feature = "apply-core")]
+pub mod boot_report;
+#[cfg(feature = "apply-core")]
 pub mod changes;
 #[cfg(feature = "apply-core")]
 pub mod clock;

@@ -22,6 +22,8 @@ pub struct Undo {
     pub deploy: Value,
     /// Whether the address moved.
     pub address_moved: bool,
+    /// The new server's certificate as activate pinned it from its console, if it did.
+    pub tls_sha256: Option<String>,
 }
 
 impl Undo {
@@ -45,6 +47,9 @@ impl Undo {
                 }
                 Record::Finish { step, outputs, .. } => match step.as_str() {
                     "deploy" => undo.deploy = outputs.clone(),
+                    "activate" => {
+                        undo.tls_sha256 = outputs["tls_sha256"].as_str().map(str::to_owned)
+                    }
                     "move-address" => undo.address_moved = true,
                     _ => {}
                 },

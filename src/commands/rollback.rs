@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use super::apply::Prepared;
 use super::{Io, exit, report_io};
+use crate::apply::boot_report;
 use crate::apply::cloverdx::CloverDx;
 use crate::apply::events::{Events, HumanEvents};
 use crate::apply::journal::{self, Journal};
 use crate::apply::preflight::{self, Report};
 use crate::apply::providers;
 use crate::apply::rollback::{self, Rollback, Undo};
+use crate::apply::runner::{self, Provider};
+use crate::apply::tls::Tls;
+use crate::spec::checked::Fingerprint;
 use crate::spec::model::Spec;
 
 #[derive(Debug, clap::Args)]
@@ -102,7 +106,7 @@ pub fn run(args: &Args, io: &mut Io) -> u8 {
                 return exit::USAGE;
             }
         };
-        let (old, new) = match servers(&spec, &spec_dir, args, &undo, io).await {
+        let (old, new) = match servers(&spec, &spec_dir, args, &undo, provider.as_ref(), io).await {
             Ok(pair) => pair,
             Err(code) => return code,
         };
@@ -159,6 +163,7 @@ async fn servers(
     spec_dir: &std::path::Path,
     args: &Args,
     undo: &Undo,
+    provider: &dyn Provider,
     io: &mut Io<'_>,
 ) -> Result<(CloverDx, CloverDx), u8> {
     let mut report = Report::default();
@@ -173,6 +178,13 @@ async fn servers(
         let _ = writeln!(io.err, "error: {e}");
         exit::USAGE
     })?;
+    let new_tls = match console_pin(spec, undo, provider).await {
+        Some(pin) => Tls::pinned(pin, runner::FIELD).map_err(|e| {
+            let _ = writeln!(io.err, "error: {e}");
+            exit::USAGE
+        })?,
+        None => new_tls,
+    };
     let old = CloverDx::new(
         server.url.as_str(),
         server.username.as_str(),
@@ -202,6 +214,20 @@ async fn servers(
         exit::USAGE
     })?;
     Ok((old, new))
+}
+
+/// The new server's certificate when its console is what trusts it: the latest report on the
+/// console (a reboot since activate may have made a new certificate), else the one activate
+/// journaled.
+async fn console_pin(spec: &Spec, undo: &Undo, provider: &dyn Provider) -> Option<[u8; 32]> {
+    if !runner::console_pins(spec, provider) {
+        return None;
+    }
+    let latest = provider.console(&undo.deploy).await.ok().and_then(|c| {
+        c.as_str()
+            .and_then(|c| boot_report::fingerprint(c, spec.name.as_str()))
+    });
+    latest.or_else(|| undo.tls_sha256.as_deref().and_then(Fingerprint::bytes_of))
 }
 
 fn confirm(spec: &Spec, args: &Args, io: &mut Io) -> Result<(), u8> {

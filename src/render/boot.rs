@@ -25,6 +25,13 @@ const MOUNT_ATTEMPTS: u32 = 120;
 /// takes hours, never a day.
 const RESTORE_WAIT_SECS: u32 = 6 * 3600;
 
+/// The HTTPS port of CloverDX's marketplace images ("The HTTPS connector is running on port
+/// 443", admin/aws-marketplace), where the templates' ServerUrl points.
+const TLS_PORT: u32 = 443;
+/// How long the guard waits for clover to serve HTTPS before it gives up reporting the
+/// certificate: a first start that patches the system database takes minutes, not half an hour.
+const REPORT_WAIT_SECS: u32 = 30 * 60;
+
 /// What the guard waits for besides the data disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restore<'a> {
@@ -52,6 +59,8 @@ pub fn guard_script(
         "mount_attempts": MOUNT_ATTEMPTS,
         "restore_marker_url": marker_url,
         "restore_wait_seconds": if marker_url.is_empty() { 0 } else { RESTORE_WAIT_SECS },
+        "tls_port": TLS_PORT,
+        "report_wait_seconds": REPORT_WAIT_SECS,
         "autoapply": match spec.to.database_patches {
             DatabasePatches::Auto => spec.to.version.as_str(),
             DatabasePatches::Confirm => "",

@@ -24,6 +24,12 @@ cp -r "$(cd "$(dirname "$0")" && pwd)/shims" "$work/sandbox/"
 here="$work/sandbox"
 export SANDBOX_STATE="$work/state" SANDBOX_DISK="$work/disk"
 mkdir -p "$SANDBOX_STATE"
+# The certificate the sandbox's clover serves (the openssl shim), made here as a stock image
+# makes its own at first boot.
+if [ ! -f "$SANDBOX_STATE/server.pem" ]; then
+  /usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=clover \
+    -days 1 -keyout /dev/null -out "$SANDBOX_STATE/server.pem" 2>/dev/null
+fi
 
 /usr/bin/mount -t tmpfs sandbox-var /var
 /usr/bin/mount -t tmpfs sandbox-run /run

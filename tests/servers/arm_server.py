@@ -23,6 +23,15 @@ this follows ARM's documented protocol for the calls apply makes, and is as stri
 - A public IP sits on one IP configuration at a time (400 `PublicIPAddressInUse`), and cannot
   be deleted while attached (400 `PublicIPAddressCannotBeDeleted`).
 
+- Boot diagnostics: `retrieveBootDiagnosticsData` answers SAS URIs of the console screenshot
+  and the serial console log (VirtualMachine_RetrieveBootDiagnosticsData.json) for a VM whose
+  template enabled `diagnosticsProfile.bootDiagnostics` (409 otherwise: the code is not
+  documented, a refusal keeps a template without it from passing). The log is served here as
+  Blob Storage would, by SAS alone (403 `AuthenticationFailed` for a wrong signature; an ARM
+  token sent along is recorded as a leak). No emulator boots the VM, so a VM whose custom data
+  carries cloverlift's boot guard shows what the guard prints on a real boot: the certificate of
+  the new CloverDX double (`--new-server-fingerprint`).
+
 Each handler names the example in Azure/azure-rest-api-specs whose shapes it follows.
 
 Test control (not part of ARM): GET /__test__/state (resources, requests, deployments);
@@ -34,7 +43,10 @@ POST /__test__/configure sets `throttle` (the next N ARM requests get 429 with R
 Usage: arm_server.py --new-server-url URL; prints `listening PORT`.
 """
 import argparse
+import base64
+import binascii
 import copy
+import secrets
 import itertools
 import json
 import re
@@ -77,6 +89,9 @@ STATE = {
     "requests": [],       # {"method", "path", "query", "body"}
     "throttle": 0,
     "faults": [],         # {"method", "path", "status", "code", "message", "times"}
+    "blob_signatures": {},  # VM name -> the SAS signature last issued for its boot diagnostics
+    "leaked_tokens": [],    # blob paths that were sent an Authorization header
+    "new_server_fingerprint": "",
     "throttled": 0,
     "fail_snapshot": False,
     "run_command_exit": {},  # action -> exit code of war-upgrade.sh
@@ -202,6 +217,7 @@ ROUTES = [
     (rf"^/subscriptions/{SEG}/resourceGroups/{SEG}$", "resourceGroups", {"GET"}, "plain"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}$", "Microsoft.Compute/virtualMachines", {"GET", "DELETE"}, "vm"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/{SEG}/(restart|powerOff)$", "Microsoft.Compute/virtualMachines", {"POST"}, "vm_action"),
+    (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/({SEG})/retrieveBootDiagnosticsData$", "Microsoft.Compute/virtualMachines", {"POST"}, "boot_diagnostics"),
     (rf"^{RG}/providers/Microsoft\.Compute/virtualMachines/({SEG})/runCommands/({SEG})$", "Microsoft.Compute/virtualMachines", {"GET", "PUT"}, "run_command"),
     (rf"^{RG}/providers/Microsoft\.Compute/disks/{SEG}$", "Microsoft.Compute/disks", {"GET"}, "plain"),
     (rf"^{RG}/providers/Microsoft\.Compute/snapshots/{SEG}$", "Microsoft.Compute/snapshots", {"GET", "PUT"}, "snapshot"),
@@ -250,6 +266,9 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if url.path.startswith("/__test__/"):
             return self.test_control(method, url.path, raw)
+        if url.path.startswith("/bootdiagnostics/"):
+            with LOCK:
+                return self.boot_diagnostics_blob(method, url.path, query)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -386,6 +405,46 @@ class Handler(BaseHTTPRequestHandler):
         vm.setdefault("actions", []).append(action)
         op = self.new_operation()
         return 202, None, {"Location": self.result_url(op), "Retry-After": "1"}
+
+    def h_boot_diagnostics(self, method, path, body, m):
+        # VirtualMachine_RetrieveBootDiagnosticsData.json: 200 with both SAS URIs.
+        vm_id = path.rsplit("/", 1)[0]
+        vm = get_resource(vm_id)
+        if vm is None:
+            raise not_found(vm_id)
+        if not vm["properties"].get("diagnosticsProfile", {}).get("bootDiagnostics", {}).get("enabled"):
+            raise ArmError(409, "OperationNotAllowed", "Boot diagnostics is not enabled for this virtual machine.")
+        sig = secrets.token_urlsafe(16)
+        STATE["blob_signatures"][vm["name"]] = sig
+        port = self.server.server_address[1]
+        base = f"http://127.0.0.1:{port}/bootdiagnostics/{vm['name']}"
+        sas = f"sv=2024-11-04&sr=b&sp=r&sig={sig}"
+        return 200, {"consoleScreenshotBlobUri": f"{base}.screenshot.bmp?{sas}",
+                     "serialConsoleLogBlobUri": f"{base}.serialconsole.log?{sas}"}, {}
+
+    def boot_diagnostics_blob(self, method, path, query):
+        STATE["requests"].append({"method": method, "path": path, "query": {k: v for k, v in query.items() if k != "sig"}, "body": None})
+        if self.headers.get("Authorization"):
+            STATE["leaked_tokens"].append(path)
+        name = path.rsplit("/", 1)[1].split(".", 1)[0]
+        if method != "GET":
+            return self.reply(405, {"error": {"code": "UnsupportedHttpVerb", "message": method}}, {"Allow": "GET"})
+        if not path.endswith(".serialconsole.log") or STATE["blob_signatures"].get(name) != query.get("sig"):
+            return self.reply(403, {"error": {"code": "AuthenticationFailed",
+                                              "message": "Server failed to authenticate the request."}})
+        vm = next((r for r in STATE["resources"].values() if r.get("name") == name
+                   and r.get("type") == "Microsoft.Compute/virtualMachines"), None)
+        text = "[    0.000000] Linux version 6.8.0-1015-azure\r\n"
+        plan = re.search(r"cloverlift boot guard: .*\(plan '?([a-z0-9-]+)'?\)", (vm or {}).get("_custom_data", ""))
+        if plan and STATE["new_server_fingerprint"]:
+            text += (f"[   52.118420] cloud-init[1210]: cloverlift-guard: plan {plan.group(1)} "
+                     f"tls-sha256 {STATE['new_server_fingerprint']}\r\n")
+        data = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def h_run_command(self, method, path, body, m):
         # VirtualMachineRunCommand_CreateOrUpdate.json / VirtualMachineRunCommand_Get.json; the
@@ -746,6 +805,11 @@ class Handler(BaseHTTPRequestHandler):
                 ip["properties"]["ipConfiguration"] = {"id": nic_id + "/ipConfigurations/ipconfig1"}
         elif rtype == "Microsoft.Compute/virtualMachines":
             base["properties"] = {"provisioningState": "Succeeded", "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"primary": True}}]}}
+            vm_body = next((r for r in d["body"]["properties"]["template"]["resources"]
+                            if r.get("type") == "Microsoft.Compute/virtualMachines"), {})
+            if "diagnosticsProfile" in vm_body.get("properties", {}):
+                base["properties"]["diagnosticsProfile"] = vm_body["properties"]["diagnosticsProfile"]
+            base["_custom_data"] = custom_data_script(vm_body)
         elif rtype == "Microsoft.DBforPostgreSQL/flexibleServers":
             base["properties"] = {"state": "Ready", "fullyQualifiedDomainName": f"{dep}-pg.postgres.database.azure.com",
                                   "createMode": "PointInTimeRestore", "pointInTimeUTC": d["params"]["restorePointInTime"]}
@@ -802,7 +866,7 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/__test__/state":
                 state = {"resources": {k: public(v) for k, v in STATE["resources"].items()},
                          "requests": STATE["requests"], "throttled": STATE["throttled"],
-                         "terms_accepted": STATE["terms_accepted"],
+                         "terms_accepted": STATE["terms_accepted"], "leaked_tokens": STATE["leaked_tokens"],
                          "deployments": {k: {"body": v["body"], "state": v["state"], "ops": v["ops"]} for k, v in STATE["deployments"].items()}}
                 return self.reply(200, state)
             if path == "/__test__/configure" and method == "POST":
@@ -826,6 +890,20 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("PATCH")
 
 
+def custom_data_script(vm_body):
+    """The boot script in a VM's customData expression: the template embeds it as
+    `base64ToString('…')` with the database address replaced in; no ARM expression is evaluated
+    here, only that literal decoded."""
+    expr = vm_body.get("properties", {}).get("osProfile", {}).get("customData", "")
+    found = re.search(r"base64ToString\('([A-Za-z0-9+/=]+)'\)", expr)
+    if not found:
+        return ""
+    try:
+        return base64.b64decode(found.group(1)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
 def public(resource):
     return {k: v for k, v in resource.items() if not k.startswith("_")}
 
@@ -833,8 +911,10 @@ def public(resource):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--new-server-url", default="")
+    ap.add_argument("--new-server-fingerprint", default="")
     args = ap.parse_args()
     STATE["new_server_url"] = args.new_server_url
+    STATE["new_server_fingerprint"] = args.new_server_fingerprint
     seed()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"listening {server.server_address[1]}", flush=True)

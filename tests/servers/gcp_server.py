@@ -78,7 +78,7 @@ def link(*parts):
     return "/".join([COMPUTE, "projects", PROJECT] + list(parts))
 
 
-def seed(new_server_url):
+def seed(new_server_url, new_server_fingerprint=""):
     vm = link("zones", ZONE, "instances", "clover-vm")
     STATE.clear()
     STATE.update({
@@ -89,7 +89,7 @@ def seed(new_server_url):
         # outcomes to inject ({"replace": [1, "stderr text"]}).
         "boots": [], "guest_attributes": {}, "war_done": [], "war_outcomes": {},
         "server": {"service": "running", "war": "sha-of-7.0.0", "booted_with": None},
-        "new_server_url": new_server_url, "operations": {}, "restores": [], "objects": {},
+        "new_server_url": new_server_url, "new_server_fingerprint": new_server_fingerprint, "operations": {}, "restores": [], "objects": {},
         "deployments": {}, "previews": {}, "revisions": {}, "backup_runs": {"clover-pg": []},
         "secrets": {"clover-password": {"latest": "s3cret-pw", "1": "s3cret-pw"},
                     "cloverdx-7-license": {"3": "CLOVERDX-LICENSE-7"}},
@@ -437,6 +437,7 @@ ROUTES = [
     (rf"^{CP}/zones/({S})/instances/({S})$", {"GET", "DELETE"}, "instance"),
     (rf"^{CP}/zones/({S})/instances/({S})/(setMetadata|deleteAccessConfig|addAccessConfig|stop|start)$", {"POST"}, "instance_action"),
     (rf"^{CP}/zones/({S})/instances/({S})/getGuestAttributes$", {"GET"}, "guest_attributes"),
+    (rf"^{CP}/zones/({S})/instances/({S})/serialPort$", {"GET"}, "serial_port"),
     (rf"^{CP}/zones/({S})/disks/({S})$", {"GET"}, "disk"),
     (rf"^{CP}/zones/({S})/disks/({S})/createSnapshot$", {"POST"}, "create_snapshot"),
     (rf"^{CP}/global/snapshots/({S})$", {"GET", "DELETE"}, "snapshot"),
@@ -646,6 +647,27 @@ class Handler(BaseHTTPRequestHandler):
             if name == "clover-vm" and action == "start" and was != "RUNNING":
                 boot(inst)
         return self.zone_op(zone, action, inst["selfLink"], power)
+
+    def h_serial_port(self, method, g, query, body, raw):  # compute.instances.getSerialPortOutput
+        """`port` 1-4 (default 1) and `start` (a byte offset) as the discovery document
+        describes them; the answer is a `compute#serialPortOutput` with `contents`, `start` and
+        `next`. No emulator runs the instance, so an instance that carries cloverlift's boot
+        guard in its `user-data` shows what that guard prints on a real boot: once the restore
+        marker lets clover start, the certificate the new CloverDX double serves."""
+        _, zone, name = g
+        inst = self.instance_of(zone, name)
+        port = query.get("port", "1")
+        if port not in ("1", "2", "3", "4"):
+            raise ApiError(400, "INVALID_ARGUMENT", f"Invalid value for field 'port': '{port}'", "invalid")
+        md = metadata_of(inst)
+        text = "[    0.000000] Linux version 6.1.0-28-cloud-amd64\r\n" if port == "1" else ""
+        plan = re.search(r"cloverlift boot guard: .*\(plan '?([a-z0-9-]+)'?\)", md.get("user-data", ""))
+        if port == "1" and plan and md.get("cloverlift-database-restored") == "true" and STATE["new_server_fingerprint"]:
+            text += (f"[   61.402115] cloud-init[1101]: cloverlift-guard: plan {plan.group(1)} "
+                     f"tls-sha256 {STATE['new_server_fingerprint']}\r\n")
+        start = int(query.get("start", "0") or 0)
+        return self.reply(200, {"kind": "compute#serialPortOutput", "contents": text[start:], "start": str(start),
+                                "next": str(len(text)), "selfLink": inst["selfLink"] + "/serialPort"})
 
     def h_guest_attributes(self, method, g, query, body, raw):  # compute.instances.getGuestAttributes
         _, zone, name = g
@@ -1114,8 +1136,9 @@ def public(resource):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--new-server-url", default="")
+    ap.add_argument("--new-server-fingerprint", default="")
     args = ap.parse_args()
-    seed(args.new_server_url)
+    seed(args.new_server_url, args.new_server_fingerprint)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()

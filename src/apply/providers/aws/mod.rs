@@ -797,6 +797,24 @@ impl Provider for AwsProvider {
         Box::pin(self.delete_new())
     }
 
+    fn console<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(async move {
+            let instance = deploy["InstanceId"]
+                .as_str()
+                .ok_or("the deploy step left no instance id")?;
+            let output = self
+                .ec2
+                .console_output(instance)
+                .await
+                .map_err(|e| format!("ec2:GetConsoleOutput {instance}: {e}"))?;
+            Ok(output.map_or(Value::Null, Value::String))
+        })
+    }
+
+    fn describe_console(&self) -> Option<String> {
+        Some("ec2:GetConsoleOutput InstanceId=<new instance> Latest=true".into())
+    }
+
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {
         cx.output("deploy")
             .and_then(|o| o["ServerUrl"].as_str())

@@ -8,6 +8,7 @@
 
 mod address;
 pub mod arm;
+mod console;
 pub mod credential;
 mod deploy;
 pub mod key_vault;
@@ -271,6 +272,22 @@ impl Provider for AzureProvider {
 
     fn preflight(&self) -> PreflightFuture<'_> {
         Box::pin(self.preflight())
+    }
+
+    fn console<'a>(&'a self, deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(async move {
+            let vm = deploy["vmId"]
+                .as_str()
+                .ok_or("the deploy step left no vmId")?;
+            self.serial_console(vm).await
+        })
+    }
+
+    fn describe_console(&self) -> Option<String> {
+        Some(
+            "POST <new VM>/retrieveBootDiagnosticsData, then GET its serialConsoleLogBlobUri (a SAS URI, never shown)"
+                .into(),
+        )
     }
 
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {

@@ -182,6 +182,28 @@ impl GcpProvider {
     }
 
     /// An instance's metadata: its fingerprint and its items, as `set_metadata` takes them.
+    /// The new instance's first serial port as Compute Engine keeps it
+    /// (`instances.getSerialPortOutput`, port 1, where the guest's console goes): the most
+    /// recent output, up to what Compute Engine retains.
+    async fn serial_console(&self) -> Result<Value, String> {
+        let zone = self.from()?.zone.as_str();
+        let name = self.names.instance.as_str();
+        let output = self
+            .clients
+            .instances
+            .get_serial_port_output()
+            .set_project(self.project())
+            .set_zone(zone)
+            .set_instance(name)
+            .set_port(1)
+            .send()
+            .await
+            .map_err(error(&format!(
+                "compute instances.getSerialPortOutput {name}"
+            )))?;
+        Ok(output.contents.map_or(Value::Null, Value::String))
+    }
+
     async fn metadata(&self, name: &str) -> Result<(Value, Vec<Value>), String> {
         let view = serde_json::to_value(self.instance(name).await?).unwrap_or_default();
         let items = view["metadata"]["items"]
@@ -339,6 +361,19 @@ impl Provider for GcpProvider {
 
     fn preflight(&self) -> PreflightFuture<'_> {
         Box::pin(self.preflight())
+    }
+
+    fn console<'a>(&'a self, _deploy: &'a Value) -> StepFuture<'a> {
+        Box::pin(self.serial_console())
+    }
+
+    fn describe_console(&self) -> Option<String> {
+        Some(format!(
+            "GET compute projects/{}/zones/{}/instances/{}/serialPort?port=1",
+            self.project(),
+            self.from().map(|f| f.zone.as_str()).unwrap_or("?"),
+            self.names.instance
+        ))
     }
 
     fn new_server_url(&self, cx: &StepContext) -> Option<String> {

@@ -46,6 +46,11 @@ readonly restore_interval=30
 readonly properties=/var/clover/conf/clover.properties
 readonly autoapply='7.0.1'
 readonly plan='qa-europe-west1'
+# Once clover serves HTTPS here, the guard prints its certificate's SHA-256 on the console, where
+# apply reads it through the cloud's API (a stock image generates the certificate at first boot).
+readonly tls_port='443'
+readonly report_wait_seconds='1800'
+readonly report_interval=10
 
 log() {
   # cloud-init copies its children's output to the console (serial log) and its log file.
@@ -194,6 +199,32 @@ allow_schema_patches() {
   log "the new version may patch its restored system database (autoapply.sys.db.patches=$autoapply)"
 }
 
+# The certificate clover presents on 127.0.0.1 (read on the instance itself, so no one on the
+# network can stand in for it), as `plan NAME tls-sha256 AB:CD:…` on the console. Not fatal:
+# without it apply says so, and a spec can name the certificate itself (to.server.tls).
+report_certificate() {
+  local waited=0 fingerprint
+  if ! command -v openssl >/dev/null 2>&1; then
+    log "WARNING: no openssl on this image: the server's certificate is not reported (set to.server.tls)"
+    return 0
+  fi
+  while :; do
+    fingerprint="$(timeout 20 openssl s_client -connect "127.0.0.1:$tls_port" </dev/null 2>/dev/null |
+      openssl x509 -noout -fingerprint -sha256 2>/dev/null |
+      sed -n 's/^[Ss][Hh][Aa]256 [Ff]ingerprint=\([0-9A-Fa-f:]*\)$/\1/p')" || true
+    if [ -n "$fingerprint" ]; then
+      log "plan $plan tls-sha256 $fingerprint"
+      return 0
+    fi
+    if [ "$waited" -ge "$report_wait_seconds" ]; then
+      log "WARNING: nothing served TLS on 127.0.0.1:$tls_port within $report_wait_seconds s: the certificate is not reported (set to.server.tls)"
+      return 0
+    fi
+    sleep "$report_interval"
+    waited=$((waited + report_interval))
+  done
+}
+
 wait_for_restore() {
   [ -n "$restore_marker_url" ] || return 0
   local waited=0
@@ -219,6 +250,8 @@ finish() {
     fi
     rm -f "$per_boot"
     log "this upgrade completed on an earlier boot; the guard retires"
+    # The first boot after the upgrade (the address move reboots) may bring a new certificate.
+    report_certificate
     return 0
   fi
   check_new_host
@@ -229,6 +262,7 @@ finish() {
   printf '%s\n' "$new_host" >"$state"
   release_clover
   log "clover started against $new_host"
+  report_certificate
 }
 
 # cloud-init runs the boothook and the per-boot copy without arguments; by hand, name the phase.

@@ -11,6 +11,7 @@ mod query;
 mod xml;
 
 use aws_config::SdkConfig;
+use base64::Engine as _;
 
 use self::client::Client;
 pub use self::client::Ec2Error;
@@ -143,6 +144,37 @@ impl Ec2 {
             .set("AllowReassociation", "true");
         let answer = self.client.call(&p, false).await?;
         Ok(answer.text_of("associationId").map(str::to_owned))
+    }
+
+    /// The instance's console output (`GetConsoleOutput`, base64 in `output`), decoded; `None`
+    /// while EC2 has none. `Latest=true` asks for the serial console as it is now, which Nitro
+    /// instances offer; elsewhere EC2 keeps only what it buffered around the last state change
+    /// ("Only the most recent 64 KB of console output is available", EC2 API reference), so a
+    /// refused `Latest` is asked again without it.
+    pub async fn console_output(&self, instance: &str) -> Result<Option<String>, Ec2Error> {
+        let latest = Params::new("GetConsoleOutput")
+            .set("InstanceId", instance)
+            .set("Latest", "true");
+        let answer = match self.client.call(&latest, true).await {
+            Ok(answer) => answer,
+            Err(e) if (400..500).contains(&e.status) && e.code != "InvalidInstanceID.NotFound" => {
+                let buffered = Params::new("GetConsoleOutput").set("InstanceId", instance);
+                self.client.call(&buffered, true).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(encoded) = answer.text_of("output").filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.split_whitespace().collect::<String>())
+            .map_err(|e| Ec2Error {
+                status: 200,
+                code: "NotBase64".into(),
+                message: format!("GetConsoleOutput's output is not base64: {e}"),
+                request_id: None,
+            })?;
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     /// Stopping a stopped instance is no error, so this may be sent again.
