@@ -878,3 +878,56 @@ fn a_restore_from_before_the_pause_stops_before_the_new_server_runs() {
     assert!(doubles::state(w.new_port)["license"].is_null());
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }
+
+/// The new server's certificate is the one its console reports, nothing else: when another
+/// certificate answers at the new server's address, activate refuses the handshake (no
+/// credentials are sent to it), says which certificate it saw, and the old server runs on.
+/// A spec that names the certificate (`to.server.tls`) is trusted as it says instead.
+#[test]
+fn the_new_server_is_trusted_only_with_the_certificate_its_console_reports() {
+    let w = world();
+    let (_, real) = doubles::certificate(w.new_port);
+    let other = real.replacen(&real[..2], if &real[..2] == "00" { "11" } else { "00" }, 1);
+    doubles::configure(w.gcp_port, &json!({ "new_server_fingerprint": other }));
+    let spec = w.spec("impostor", false);
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("TLS handshake") && out.stderr.contains(&real),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        doubles::requests(w.new_port),
+        Vec::<String>::new(),
+        "nothing reached the server that the console does not vouch for"
+    );
+    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    assert!(
+        w.gcp()["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/impostor-vm/serialPort"))),
+        "the console was read through Compute Engine"
+    );
+
+    // Named in the spec, the certificate is trusted without the console.
+    w.reset_servers();
+    let spec = w.spec("named", false);
+    doubles::edit_spec(&spec, |t| doubles::pin_new(&t, w.new_port));
+    let out = w.run("apply", &spec, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        !w.gcp()["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/named-vm/serialPort"))),
+        "to.server.tls needs no console"
+    );
+}
