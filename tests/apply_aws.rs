@@ -1545,3 +1545,53 @@ fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
     );
     assert_eq!(items(&w.old_state()), old_items());
 }
+
+impl doubles::stock::World for World {
+    fn old_port(&self) -> u16 {
+        self.old_port
+    }
+    fn new_port(&self) -> u16 {
+        self.new_port
+    }
+    fn spec_named(&self, name: &str) -> PathBuf {
+        self.spec(name, |t| {
+            t.replace("  move_address: true\n", "  move_address: false\n")
+        })
+    }
+    fn apply(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        World::apply(self, spec, extra)
+    }
+    fn snapshots(&self) -> usize {
+        let now = self.inspect();
+        let count = |key: &str| now[key].as_array().map_or(0, Vec::len);
+        count("snapshots") + count("db_snapshots")
+    }
+    fn reset_servers(&self) {
+        doubles::configure(
+            self.old_port,
+            &serde_json::from_str(OLD_ITEMS).expect("items"),
+        );
+        doubles::configure(
+            self.new_port,
+            &serde_json::from_str(NEW_ITEMS).expect("items"),
+        );
+    }
+}
+
+#[test]
+fn an_import_the_server_refuses_stops_pause_before_any_snapshot() {
+    let Some(w) = world() else { return };
+    doubles::stock::an_import_the_server_refuses_stops_pause_before_any_snapshot(&w);
+}
+
+#[test]
+fn the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it() {
+    let Some(w) = world() else { return };
+    doubles::stock::the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it(&w);
+}
+
+#[test]
+fn a_restore_from_before_the_pause_stops_before_the_new_server_runs() {
+    let Some(w) = world() else { return };
+    doubles::stock::a_restore_from_before_the_pause_stops_before_the_new_server_runs(&w);
+}

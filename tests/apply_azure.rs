@@ -898,3 +898,51 @@ fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
     assert_eq!(writes(&w.arm()), Vec::<String>::new());
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }
+
+impl doubles::stock::World for World {
+    fn old_port(&self) -> u16 {
+        self.old_port
+    }
+    fn new_port(&self) -> u16 {
+        self.new_port
+    }
+    fn spec_named(&self, name: &str) -> PathBuf {
+        self.spec(name, false)
+    }
+    fn apply(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        let mut args = extra.to_vec();
+        args.push("--accept-marketplace-terms");
+        self.run("apply", spec, &args)
+    }
+    fn snapshots(&self) -> usize {
+        writes(&self.arm())
+            .iter()
+            .filter(|r| r.starts_with("PUT ") && r.contains("/snapshots/"))
+            .count()
+    }
+    fn reset_servers(&self) {
+        doubles::configure(
+            self.old_port,
+            &serde_json::from_str(OLD_ITEMS).expect("items"),
+        );
+        doubles::configure(
+            self.new_port,
+            &serde_json::from_str(NEW_ITEMS).expect("items"),
+        );
+    }
+}
+
+#[test]
+fn an_import_the_server_refuses_stops_pause_before_any_snapshot() {
+    doubles::stock::an_import_the_server_refuses_stops_pause_before_any_snapshot(&world());
+}
+
+#[test]
+fn the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it() {
+    doubles::stock::the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it(&world());
+}
+
+#[test]
+fn a_restore_from_before_the_pause_stops_before_the_new_server_runs() {
+    doubles::stock::a_restore_from_before_the_pause_stops_before_the_new_server_runs(&world());
+}

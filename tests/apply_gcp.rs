@@ -761,122 +761,43 @@ fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }
 
-/// An import whose dry run reports an error is never committed: pause stops before any
-/// snapshot, and the old server runs as before.
+impl doubles::stock::World for World {
+    fn old_port(&self) -> u16 {
+        self.old_port
+    }
+    fn new_port(&self) -> u16 {
+        self.new_port
+    }
+    fn spec_named(&self, name: &str) -> PathBuf {
+        self.spec(name, false)
+    }
+    fn apply(&self, spec: &Path, extra: &[&str]) -> common::Output {
+        self.run("apply", spec, extra)
+    }
+    fn snapshots(&self) -> usize {
+        writes(&self.gcp())
+            .iter()
+            .filter(|r| r.ends_with("/backupRuns") || r.contains("createSnapshot"))
+            .count()
+    }
+    fn reset_servers(&self) {
+        World::reset_servers(self)
+    }
+}
+
 #[test]
 fn an_import_the_server_refuses_stops_pause_before_any_snapshot() {
-    let w = world();
-    doubles::configure(
-        w.old_port,
-        &json!({ "import_errors": ["schedule Nightly load: the owner etl does not exist"] }),
-    );
-    let spec = w.spec("refused-import", false);
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("dry run refused the import")
-            && out.stderr.contains("the owner etl does not exist"),
-        "{}",
-        out.stderr
-    );
-    let gcp = w.gcp();
-    assert!(
-        !writes(&gcp)
-            .iter()
-            .any(|r| r.ends_with("/backupRuns") || r.contains("createSnapshot")),
-        "{:?}",
-        writes(&gcp)
-    );
-    assert_eq!(items(&doubles::state(w.old_port)), old_items());
-    let imports: Vec<String> = doubles::state(w.old_port)["requests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["method"] == "POST")
-        .map(|r| r["query"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    assert!(
-        imports.iter().all(|q| q.contains("dryRun=true")),
-        "only dry runs reached the server: {imports:?}"
-    );
-
-    // An import the server acknowledges but does not apply is caught by the read-back.
-    doubles::configure(
-        w.old_port,
-        &json!({ "import_errors": [], "import_ignored": true }),
-    );
-    let spec = w.spec("ignored-import", false);
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("still enabled after pause"),
-        "{}",
-        out.stderr
-    );
-    assert!(!writes(&w.gcp()).iter().any(|r| r.ends_with("/backupRuns")));
+    doubles::stock::an_import_the_server_refuses_stops_pause_before_any_snapshot(&world());
 }
 
-/// CloverDX's schema-patch dialog on the new server: with `database_patches: confirm` apply
-/// stops at once with what a person must do, and `--resume` goes on after they did; with
-/// `auto`, the property the boot guard writes lets the server start on its own.
 #[test]
 fn the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it() {
-    let w = world();
-    doubles::configure(w.new_port, &json!({ "patches_needed": true }));
-    let spec = w.spec("confirm-patches", false);
-    doubles::edit_spec(&spec, |t| {
-        t.replacen("\nto:\n", "\nto:\n  database_patches: confirm\n", 1)
-    });
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("waits for a person to confirm")
-            && out.stderr.contains("backup completed")
-            && out.stderr.contains("--resume"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(items(&doubles::state(w.old_port)), old_items());
-    assert!(doubles::state(w.new_port)["license"].is_null());
-    doubles::post(w.new_port, "/__test__/confirm");
-    let out = w.run("apply", &spec, &["--yes", "--resume"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(items(&doubles::state(w.old_port)), after_cutover());
-
-    // `auto`: the double reads the property the guard wrote (tests/scripts.rs runs the guard).
-    w.reset_servers();
-    doubles::configure(
-        w.new_port,
-        &json!({ "patches_confirmed": false,
-                 "properties": { "autoapply.sys.db.patches": "7.0.1" } }),
-    );
-    let spec = w.spec("auto-patches", false);
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    doubles::stock::the_schema_patch_dialog_stops_confirm_runs_and_auto_runs_pass_it(&world());
 }
 
-/// A new server whose restored database carries the paused items enabled (restored from a
-/// point before the pause) is stopped before it is licensed or runs anything.
 #[test]
 fn a_restore_from_before_the_pause_stops_before_the_new_server_runs() {
-    let w = world();
-    doubles::configure(
-        w.new_port,
-        &json!({ "schedules": [{"description": "Nightly load", "enabled": true},
-                               {"description": "Old report", "enabled": false}] }),
-    );
-    let spec = w.spec("stale-restore", false);
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("restored from a point before the pause")
-            && out.stderr.contains("Nightly load"),
-        "{}",
-        out.stderr
-    );
-    assert!(doubles::state(w.new_port)["license"].is_null());
-    assert_eq!(items(&doubles::state(w.old_port)), old_items());
+    doubles::stock::a_restore_from_before_the_pause_stops_before_the_new_server_runs(&world());
 }
 
 /// The new server's certificate is the one its console reports, nothing else: when another
