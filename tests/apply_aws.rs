@@ -1509,43 +1509,6 @@ fn resume_refuses_a_changed_spec() {
     drop(w.new);
 }
 
-/// A stock old server that the run cannot work with (issue 30) is refused in the preflight,
-/// naming the fix, and nothing changes; without `from.server.tls` its self-signed certificate
-/// is refused, and the refusal names the fingerprint it saw.
-#[test]
-fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
-    let Some(w) = world() else { return };
-    let before = w.inspect();
-    for (name, config, words) in doubles::stock_refusals() {
-        doubles::configure(w.old_port, &doubles::stock_reset());
-        doubles::configure(w.old_port, &config);
-        let spec = w.spec(name, |t| t);
-        let out = w.apply(&spec, &["--yes"]);
-        assert_stopped_before_any_change(&w, name, &before, &out);
-        for word in words {
-            assert!(
-                problems(&out).iter().any(|p| p.contains(word)),
-                "{name}: {word}: {}",
-                out.stderr
-            );
-        }
-    }
-    doubles::configure(w.old_port, &doubles::stock_reset());
-    let spec = w.spec("untrusted", |t| t);
-    doubles::untrust_old(&spec);
-    let (_, fingerprint) = doubles::certificate(w.old_port);
-    let out = w.apply(&spec, &["--yes"]);
-    assert_stopped_before_any_change(&w, "untrusted", &before, &out);
-    assert!(
-        problems(&out).iter().any(|p| p.contains("TLS handshake")
-            && p.contains(&fingerprint)
-            && p.contains("from.server.tls: { sha256_fingerprint:")),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(items(&w.old_state()), old_items());
-}
-
 impl doubles::stock::World for World {
     fn old_port(&self) -> u16 {
         self.old_port
@@ -1567,15 +1530,18 @@ impl doubles::stock::World for World {
         count("snapshots") + count("db_snapshots")
     }
     fn reset_servers(&self) {
-        doubles::configure(
-            self.old_port,
-            &serde_json::from_str(OLD_ITEMS).expect("items"),
-        );
-        doubles::configure(
-            self.new_port,
-            &serde_json::from_str(NEW_ITEMS).expect("items"),
-        );
+        doubles::reset_items(self.old_port, self.new_port);
     }
+    fn cloud_state(&self) -> Value {
+        let now = self.inspect();
+        json!([now["snapshots"], now["db_snapshots"], now["stacks"]])
+    }
+}
+
+#[test]
+fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
+    let Some(w) = world() else { return };
+    doubles::stock::a_stock_server_the_run_cannot_use_is_refused_before_any_change(&w);
 }
 
 #[test]

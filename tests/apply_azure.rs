@@ -863,42 +863,6 @@ fn the_war_strategy_runs_the_run_command_on_the_old_vm() {
     assert_eq!(items(&doubles::state(w.old_port)), old_items());
 }
 
-/// A stock old server that the run cannot work with (issue 30) is refused in the preflight,
-/// naming the fix, and nothing changes on ARM or either server.
-#[test]
-fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
-    let w = world();
-    for (name, config, words) in doubles::stock_refusals() {
-        doubles::configure(w.old_port, &doubles::stock_reset());
-        doubles::configure(w.old_port, &config);
-        let spec = w.spec(name, false);
-        let out = w.run("apply", &spec, &["--yes"]);
-        assert_eq!(out.code, 3, "{name}: {}", out.stderr);
-        for word in words {
-            assert!(out.stderr.contains(word), "{name}: {word}: {}", out.stderr);
-        }
-        assert_eq!(writes(&w.arm()), Vec::<String>::new(), "{name}");
-        assert_eq!(
-            doubles::clover_writes(w.old_port),
-            Vec::<String>::new(),
-            "{name}"
-        );
-    }
-    doubles::configure(w.old_port, &doubles::stock_reset());
-    let spec = w.spec("untrusted", false);
-    doubles::untrust_old(&spec);
-    let (_, fingerprint) = doubles::certificate(w.old_port);
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains(&fingerprint) && out.stderr.contains("from.server.tls"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(writes(&w.arm()), Vec::<String>::new());
-    assert_eq!(items(&doubles::state(w.old_port)), old_items());
-}
-
 impl doubles::stock::World for World {
     fn old_port(&self) -> u16 {
         self.old_port
@@ -921,15 +885,16 @@ impl doubles::stock::World for World {
             .count()
     }
     fn reset_servers(&self) {
-        doubles::configure(
-            self.old_port,
-            &serde_json::from_str(OLD_ITEMS).expect("items"),
-        );
-        doubles::configure(
-            self.new_port,
-            &serde_json::from_str(NEW_ITEMS).expect("items"),
-        );
+        doubles::reset_items(self.old_port, self.new_port);
     }
+    fn cloud_state(&self) -> Value {
+        json!(writes(&self.arm()))
+    }
+}
+
+#[test]
+fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
+    doubles::stock::a_stock_server_the_run_cannot_use_is_refused_before_any_change(&world());
 }
 
 #[test]

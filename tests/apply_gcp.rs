@@ -721,46 +721,6 @@ fn a_killed_war_upgrade_resumes_without_a_second_boot() {
     }
 }
 
-/// A stock old server that the run cannot work with is refused in the preflight, naming the
-/// fix, and nothing changes: no cloud write, no import on either server. Its certificate is
-/// self-signed: without `from.server.tls` the refusal names the fingerprint it saw.
-#[test]
-fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
-    let w = world();
-    for (name, config, words) in doubles::stock_refusals() {
-        doubles::configure(w.old_port, &doubles::stock_reset());
-        doubles::configure(w.old_port, &config);
-        let spec = w.spec(name, false);
-        let out = w.run("apply", &spec, &["--yes"]);
-        assert_eq!(out.code, 3, "{name}: {}", out.stderr);
-        for word in words {
-            assert!(out.stderr.contains(word), "{name}: {word}: {}", out.stderr);
-        }
-        assert_eq!(writes(&w.gcp()), Vec::<String>::new(), "{name}");
-        assert_eq!(
-            doubles::clover_writes(w.old_port),
-            Vec::<String>::new(),
-            "{name}"
-        );
-    }
-    doubles::configure(w.old_port, &doubles::stock_reset());
-    let spec = w.spec("untrusted", false);
-    doubles::untrust_old(&spec);
-    let (_, fingerprint) = doubles::certificate(w.old_port);
-    let out = w.run("apply", &spec, &["--yes"]);
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    for word in [
-        "TLS handshake",
-        fingerprint.as_str(),
-        "from.server.tls: { sha256_fingerprint:",
-    ] {
-        assert!(out.stderr.contains(word), "{word}: {}", out.stderr);
-    }
-    assert_eq!(writes(&w.gcp()), Vec::<String>::new());
-    assert_eq!(doubles::clover_writes(w.old_port), Vec::<String>::new());
-    assert_eq!(items(&doubles::state(w.old_port)), old_items());
-}
-
 impl doubles::stock::World for World {
     fn old_port(&self) -> u16 {
         self.old_port
@@ -783,6 +743,14 @@ impl doubles::stock::World for World {
     fn reset_servers(&self) {
         World::reset_servers(self)
     }
+    fn cloud_state(&self) -> Value {
+        json!(writes(&self.gcp()))
+    }
+}
+
+#[test]
+fn a_stock_server_the_run_cannot_use_is_refused_before_any_change() {
+    doubles::stock::a_stock_server_the_run_cannot_use_is_refused_before_any_change(&world());
 }
 
 #[test]

@@ -29,6 +29,12 @@ pub fn items(state: &Value) -> Value {
     serde_json::json!({ "schedules": state["schedules"], "listeners": state["listeners"] })
 }
 
+/// Both CloverDX doubles' items as the apply tests start them.
+pub fn reset_items(old_port: u16, new_port: u16) {
+    configure(old_port, &serde_json::from_str(OLD_ITEMS).expect("items"));
+    configure(new_port, &serde_json::from_str(NEW_ITEMS).expect("items"));
+}
+
 /// The old server's items before any change.
 pub fn old_items() -> Value {
     items(&serde_json::from_str(OLD_ITEMS).expect("items"))

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::super::common::Output;
-use super::{after_cutover, configure, edit_spec, items, old_items, post, state};
+use super::{
+    after_cutover, certificate, clover_writes, configure, edit_spec, items, old_items, post, state,
+    stock_refusals, stock_reset, untrust_old,
+};
 
 /// What a cloud's test world offers the scenarios.
 pub trait World {
@@ -20,6 +23,51 @@ pub trait World {
     fn snapshots(&self) -> usize;
     /// Both CloverDX doubles' items as the world started them.
     fn reset_servers(&self);
+    /// What the cloud holds that a run could change, to compare before and after.
+    fn cloud_state(&self) -> serde_json::Value;
+}
+
+/// A stock old server that the run cannot work with is refused in the preflight, naming the
+/// fix, and nothing changes: nothing in the cloud, no import on the old server. Its
+/// certificate is self-signed: without `from.server.tls` the refusal names the fingerprint it
+/// saw and the field that would trust it.
+pub fn a_stock_server_the_run_cannot_use_is_refused_before_any_change(w: &dyn World) {
+    let before = w.cloud_state();
+    let refused = |name: &str, out: &Output, words: &[&str]| {
+        assert_eq!(out.code, 3, "{name}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("nothing was changed: the old server was not paused"),
+            "{name}: {}",
+            out.stderr
+        );
+        for word in words {
+            assert!(out.stderr.contains(word), "{name}: {word}: {}", out.stderr);
+        }
+        assert_eq!(w.cloud_state(), before, "{name}");
+        assert_eq!(clover_writes(w.old_port()), Vec::<String>::new(), "{name}");
+    };
+    for (name, config, words) in stock_refusals() {
+        configure(w.old_port(), &stock_reset());
+        configure(w.old_port(), &config);
+        let out = w.apply(&w.spec_named(name), &["--yes"]);
+        refused(name, &out, &words);
+    }
+    configure(w.old_port(), &stock_reset());
+    let spec = w.spec_named("untrusted");
+    untrust_old(&spec);
+    let (_, fingerprint) = certificate(w.old_port());
+    let out = w.apply(&spec, &["--yes"]);
+    refused(
+        "untrusted",
+        &out,
+        &[
+            "TLS handshake",
+            fingerprint.as_str(),
+            "from.server.tls: { sha256_fingerprint:",
+        ],
+    );
+    assert_eq!(items(&state(w.old_port())), old_items());
 }
 
 /// An import whose dry run reports an error is never committed: pause stops before any
