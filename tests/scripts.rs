@@ -30,7 +30,17 @@ const NEW_HOST: &str = "new-db.example.internal";
 const OLD_HOST: &str = "clover-prod-db.abc123.eu-west-1.rds.amazonaws.com";
 
 fn render(plan: &str, format: OutputFormat) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(root().join(format!("plans/{plan}.yaml"))).expect("plan");
+    render_edited(plan, format, |t| t)
+}
+
+/// [`render`] of the example `plan` with its text edited first.
+fn render_edited(
+    plan: &str,
+    format: OutputFormat,
+    edit: impl Fn(String) -> String,
+) -> BTreeMap<String, String> {
+    let text =
+        edit(std::fs::read_to_string(root().join(format!("plans/{plan}.yaml"))).expect("plan"));
     let file = cloverlift::source::SourceFile::new(format!("{plan}.yaml"), text);
     let (valid, compiled) = cloverlift::check(&file).expect("valid example");
     let renderer = cloverlift::render::Renderer::new(&Default::default()).expect("templates");
@@ -655,6 +665,33 @@ fn first_boot_starts_clover_only_after_the_datasource_names_the_new_database() {
             assert_eq!(parsed.as_deref(), Some(fingerprint), "{cloud}");
         }
     }
+}
+
+/// `to.database_patches: confirm` leaves the dialog to a person: the guard writes no patch
+/// property and leaves the administrator's file as it was.
+#[test]
+fn with_confirm_the_guard_leaves_the_patch_property_to_a_person() {
+    if !sandbox_available() {
+        return;
+    }
+    let files = render_edited("aws-prod", OutputFormat::Native, |t| {
+        t.replacen("\nto:\n", "\nto:\n  database_patches: confirm\n", 1)
+    });
+    let script = aws_user_data(&files);
+    assert!(script.contains("readonly autoapply=''"), "{script}");
+    let before = "datasource.type=JNDI\nhttp.api.enabled=true\n";
+    let run = boot_in(
+        &script,
+        Some(&fragment(OLD_HOST)),
+        &[],
+        1,
+        None,
+        Some(before),
+    );
+    run.never_started_against_the_old_database();
+    let after = std::fs::read_to_string(run.work.path().join("disk/conf/clover.properties"))
+        .expect("clover.properties");
+    assert_eq!(after, before, "{}", run.console);
 }
 
 /// The administrator's clover.properties keeps every other line; an earlier value of the
