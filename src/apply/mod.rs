@@ -12,6 +12,8 @@ pub mod clock;
 #[cfg(feature = "apply-core")]
 pub mod cloverdx;
 #[cfg(feature = "apply-core")]
+pub mod console_pin;
+#[cfg(feature = "apply-core")]
 pub mod cutover;
 #[cfg(feature = "apply-core")]
 pub mod drift;

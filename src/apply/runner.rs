@@ -8,31 +8,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::boot_report;
 use super::cloverdx::{self, CloverDx};
+use super::console_pin;
 use super::events::{Event, Events};
 use super::executor::{Runner, StepContext, StepFuture};
 use super::preflight::PreflightFuture;
 use super::secrets;
 use super::tls::Tls;
 use crate::plan::Step;
-use crate::spec::checked::Fingerprint;
-use crate::spec::model::Strategy;
 
-/// Whether the new server's certificate is the one its console reports: when the spec names no
-/// trust for it and the new version runs on a new instance whose console `provider` reads.
-pub fn console_pins(spec: &Spec, provider: &dyn Provider) -> bool {
-    spec.to
-        .server
-        .as_ref()
-        .and_then(|s| s.tls.as_ref())
-        .is_none()
-        && spec.strategy == Strategy::Architecture
-        && provider.describe_console().is_some()
-}
-
-/// The spec field a pin read from the console stands for, in messages.
-pub const FIELD: &str = "to.server.tls";
 use crate::plan::step::StepKind;
 use crate::spec::model::Spec;
 
@@ -205,7 +189,7 @@ impl CloudRunner {
         }
     }
 
-    fn progress(&self, step: &str, message: impl Into<String>) {
+    pub(super) fn progress(&self, step: &str, message: impl Into<String>) {
         self.events.emit(&Event::Progress {
             step: step.into(),
             message: message.into(),
@@ -288,82 +272,6 @@ impl CloudRunner {
         Ok(json!({ "enabled": cloverdx::to_json(&disabled) }))
     }
 
-    pub(super) fn new_server(&self, cx: &StepContext) -> Result<CloverDx, String> {
-        let pinned = cx
-            .output("activate")
-            .and_then(|o| o["tls_sha256"].as_str())
-            .and_then(Fingerprint::bytes_of);
-        match pinned {
-            Some(pin) if self.console_pins() => self.new_server_with(cx, &Tls::pinned(pin, FIELD)?),
-            _ => self.new_server_with(cx, &self.new_tls),
-        }
-    }
-
-    fn new_server_with(&self, cx: &StepContext, tls: &Tls) -> Result<CloverDx, String> {
-        let url = self
-            .new_server_url
-            .clone()
-            .or_else(|| self.provider.new_server_url(cx))
-            .ok_or("the deploy step left no server URL")?;
-        self.old.at(&url, tls)
-    }
-
-    fn console_pins(&self) -> bool {
-        self.spec
-            .to
-            .server
-            .as_ref()
-            .and_then(|s| s.tls.as_ref())
-            .is_none()
-            && self.spec.strategy == Strategy::Architecture
-            && self.provider.describe_console().is_some()
-    }
-
-    /// For `--dry-run`: how activate learns the new server's certificate.
-    fn console_call(&self) -> Option<String> {
-        if !self.console_pins() {
-            return None;
-        }
-        self.provider.describe_console().map(|call| {
-            format!(
-                "{call} until it shows the boot guard's `{}AB:CD:…`; that certificate is pinned",
-                boot_report::marker(self.spec.name.as_str())
-            )
-        })
-    }
-
-    /// The certificate the new server's boot guard printed on its console, read through the
-    /// cloud's API until it appears (within `steps.verify.timeout`).
-    async fn console_fingerprint(&self, cx: &StepContext) -> Result<[u8; 32], String> {
-        let deadline = Instant::now() + self.spec.steps.verify.timeout.std();
-        let plan = self.spec.name.as_str();
-        let deploy = cx.output("deploy").cloned().unwrap_or_default();
-        loop {
-            let console = self.provider.console(&deploy).await?;
-            if let Some(pin) = console
-                .as_str()
-                .and_then(|c| boot_report::fingerprint(c, plan))
-            {
-                return Ok(pin);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "the new instance's console shows no certificate report from the boot guard \
-                     (`{}…`) within {}: the guard may have failed (its lines on the console say \
-                     why) or the image lacks openssl. Name the new server's certificate in \
-                     to.server.tls and resume",
-                    boot_report::marker(plan),
-                    self.spec.steps.verify.timeout
-                ));
-            }
-            self.progress(
-                "activate",
-                "waiting for the boot guard's certificate report on the console",
-            );
-            tokio::time::sleep(self.poll).await;
-        }
-    }
-
     /// Once the new server answers: prove that what pause disabled is disabled there too (the
     /// restored database contains the pause), then install the license. A certificate read
     /// from the console is pinned for every later step (journaled in this step's outputs).
@@ -374,19 +282,14 @@ impl CloudRunner {
             None
         };
         let server = match pin {
-            Some(pin) => self.new_server_with(cx, &Tls::pinned(pin, FIELD)?)?,
+            Some(pin) => self.new_server_with(cx, &Tls::pinned(pin, console_pin::FIELD)?)?,
             None => self.new_server(cx)?,
         };
-        let pinned = pin.map(|p| boot_report::text(&p));
-        let out = self.activate_server(&server, cx).await?;
-        Ok(match pinned {
-            Some(fp) => {
-                let mut out = out;
-                out["tls_sha256"] = json!(fp);
-                out
-            }
-            None => out,
-        })
+        let mut out = self.activate_server(&server, cx).await?;
+        if let Some(pin) = pin {
+            out["tls_sha256"] = json!(super::boot_report::text(&pin));
+        }
+        Ok(out)
     }
 
     async fn activate_server(&self, server: &CloverDx, cx: &StepContext) -> Result<Value, String> {

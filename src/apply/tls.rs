@@ -243,3 +243,46 @@ impl ServerCertVerifier for Recording {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_file(dir: &std::path::Path, text: &str) -> Result<Tls, String> {
+        std::fs::write(dir.join("ca.pem"), text).expect("write");
+        let trust: Trust =
+            serde_json::from_value(serde_json::json!({ "ca_file": "ca.pem" })).expect("trust");
+        Tls::new(Some(&trust), dir, "from.server.tls")
+    }
+
+    #[test]
+    fn a_ca_file_that_holds_no_certificate_is_refused_naming_the_field() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = ca_file(dir.path(), "not a certificate\n")
+            .err()
+            .expect("refused");
+        assert!(none.contains("from.server.tls.ca_file") && none.contains("no PEM certificate"));
+        let missing = Tls::new(
+            Some(
+                &serde_json::from_value(serde_json::json!({ "ca_file": "gone.pem" }))
+                    .expect("trust"),
+            ),
+            dir.path(),
+            "to.server.tls",
+        )
+        .err()
+        .expect("refused");
+        assert!(missing.contains("to.server.tls.ca_file"), "{missing}");
+    }
+
+    #[test]
+    fn a_refusal_names_the_certificate_seen_and_the_field() {
+        let tls = Tls::pinned([7; 32], "to.server.tls").expect("tls");
+        assert_eq!(tls.refusal_hint(), "", "nothing seen yet");
+        if let Ok(mut seen) = tls.seen.lock() {
+            *seen = Some([0xAB; 32]);
+        }
+        let hint = tls.refusal_hint();
+        assert!(hint.contains("AB:AB:AB") && hint.contains("to.server.tls: { sha256_fingerprint:"));
+    }
+}

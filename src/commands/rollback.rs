@@ -9,12 +9,13 @@ use super::apply::Prepared;
 use super::{Io, exit, report_io};
 use crate::apply::boot_report;
 use crate::apply::cloverdx::CloverDx;
+use crate::apply::console_pin;
 use crate::apply::events::{Events, HumanEvents};
 use crate::apply::journal::{self, Journal};
 use crate::apply::preflight::{self, Report};
 use crate::apply::providers;
 use crate::apply::rollback::{self, Rollback, Undo};
-use crate::apply::runner::{self, Provider};
+use crate::apply::runner::Provider;
 use crate::apply::tls::Tls;
 use crate::spec::checked::Fingerprint;
 use crate::spec::model::Spec;
@@ -179,7 +180,7 @@ async fn servers(
         exit::USAGE
     })?;
     let new_tls = match console_pin(spec, undo, provider).await {
-        Some(pin) => Tls::pinned(pin, runner::FIELD).map_err(|e| {
+        Some(pin) => Tls::pinned(pin, console_pin::FIELD).map_err(|e| {
             let _ = writeln!(io.err, "error: {e}");
             exit::USAGE
         })?,
@@ -220,7 +221,7 @@ async fn servers(
 /// console (a reboot since activate may have made a new certificate), else the one activate
 /// journaled.
 async fn console_pin(spec: &Spec, undo: &Undo, provider: &dyn Provider) -> Option<[u8; 32]> {
-    if !runner::console_pins(spec, provider) {
+    if !console_pin::console_pins(spec, provider) {
         return None;
     }
     let latest = provider.console(&undo.deploy).await.ok().and_then(|c| {
