@@ -500,17 +500,18 @@ impl Boot {
 /// Boots `user_data` `boots` times with the data disk's fragment `fragment` (none: missing)
 /// and the shims steered by `env`.
 fn boot(user_data: &str, fragment: Option<&str>, env: &[(&str, &str)], boots: u32) -> Boot {
-    boot_in(user_data, fragment, env, boots, None, None)
+    boot_in(user_data, fragment, env, boots, None, &[])
 }
 
-/// [`boot`] with Google's startup script and the data disk's clover.properties, when given.
+/// [`boot`] with Google's startup script, when given, and more files in the data disk's conf/
+/// (name, text): clover.properties, setenv_custom.sh.
 fn boot_in(
     user_data: &str,
     fragment: Option<&str>,
     env: &[(&str, &str)],
     boots: u32,
     startup: Option<&str>,
-    properties: Option<&str>,
+    conf_files: &[(&str, &str)],
 ) -> Boot {
     let work = tempfile::tempdir().expect("tempdir");
     if let Some(text) = startup {
@@ -521,8 +522,8 @@ fn boot_in(
     if let Some(text) = fragment {
         std::fs::write(conf.join("server_fragment.xml"), text).expect("fragment");
     }
-    if let Some(text) = properties {
-        std::fs::write(conf.join("clover.properties"), text).expect("properties");
+    for (name, text) in conf_files {
+        std::fs::write(conf.join(name), text).expect("a conf file");
     }
     std::fs::write(work.path().join("user-data"), user_data).expect("user data");
     let out = Command::new("unshare")
@@ -558,7 +559,7 @@ fn boot_with_startup(user_data: &str, startup: &str, env: &[(&str, &str)], boots
         env,
         boots,
         Some(startup),
-        None,
+        &[],
     )
 }
 
@@ -686,7 +687,7 @@ fn with_confirm_the_guard_leaves_the_patch_property_to_a_person() {
         &[],
         1,
         None,
-        Some(before),
+        &[("clover.properties", before)],
     );
     run.never_started_against_the_old_database();
     let after = std::fs::read_to_string(run.work.path().join("disk/conf/clover.properties"))
@@ -709,7 +710,7 @@ fn the_guard_sets_the_patch_property_once_and_keeps_the_rest() {
         &restored(cloud),
         1,
         None,
-        Some(before),
+        &[("clover.properties", before)],
     );
     let after = std::fs::read_to_string(run.work.path().join("disk/conf/clover.properties"))
         .expect("clover.properties");
@@ -1599,5 +1600,124 @@ fn gcp_war_startup_without_guest_attributes_upgrades_and_says_it_could_not_repor
             || boots.run.output.contains("could not report w3-stop"),
         "{}",
         boots.run.output
+    );
+}
+
+/// A JNDI resource that jobs use, on a host of its own (issue 31, finding 3).
+const DWH: &str = "  <Resource name=\"jdbc/dwh\" auth=\"Container\" type=\"javax.sql.DataSource\"\n    url=\"jdbc:postgresql://dwh.corp.example:5432/warehouse\"/>\n";
+
+/// `fragment(host)` with a second resource `extra` before `</Context>`.
+fn fragment_with(host: &str, extra: &str) -> String {
+    fragment(host).replace("</Context>\n", &format!("{extra}</Context>\n"))
+}
+
+/// Issue 31, findings 1 and 3: the guard repoints the system database only, and wherever
+/// CloverDX reads it on the data disk: the fragment's system resource (another resource, one
+/// jobs use, is left byte for byte, and refused when it names the old system database's host),
+/// and clover.properties' jdbc.url, which overrides the built-in configuration.
+#[test]
+fn the_guard_repoints_the_system_database_only_and_wherever_clover_reads_it() {
+    if !sandbox_available() {
+        return;
+    }
+    let (cloud, script) = guards_by_cloud().remove(0);
+    let env = restored(cloud);
+    let run = boot_in(
+        &script,
+        Some(&fragment_with(OLD_HOST, DWH)),
+        &env,
+        1,
+        None,
+        &[],
+    );
+    run.never_started_against_the_old_database();
+    assert_eq!(run.starts().len(), 1, "{}", run.console);
+    assert_eq!(
+        run.fragment.as_deref(),
+        Some(fragment_with(NEW_HOST, DWH).as_str()),
+        "only jdbc/clover_server changed"
+    );
+
+    let shared = DWH.replace("dwh.corp.example", OLD_HOST);
+    let run = boot_in(
+        &script,
+        Some(&fragment_with(OLD_HOST, &shared)),
+        &env,
+        1,
+        None,
+        &[],
+    );
+    assert!(run.starts().is_empty(), "{:?}", run.calls);
+    assert!(
+        run.console.contains("still names the old database host"),
+        "{}",
+        run.console
+    );
+
+    let properties = format!(
+        "datasource.type=JDBC\njdbc.driverClassName=org.postgresql.Driver\njdbc.url=jdbc:postgresql://{OLD_HOST}:5432/clover?ssl=true\njdbc.username=clover\n"
+    );
+    let run = boot_in(
+        &script,
+        Some(&fragment(OLD_HOST)),
+        &env,
+        1,
+        None,
+        &[("clover.properties", &properties)],
+    );
+    run.never_started_against_the_old_database();
+    assert_eq!(run.starts().len(), 1, "{}", run.console);
+    let after = std::fs::read_to_string(run.work.path().join("disk/conf/clover.properties"))
+        .expect("clover.properties");
+    assert!(
+        after.starts_with(&properties.replace(OLD_HOST, NEW_HOST)),
+        "jdbc.url rewritten, every other line kept: {after}"
+    );
+}
+
+/// What the guard cannot read or rewrite safely stops it, with clover held: an encrypted
+/// jdbc.url, JDBC without a URL, and JVM options naming the old host (setenv_custom.sh).
+#[test]
+fn a_datasource_the_guard_cannot_read_keeps_clover_held() {
+    if !sandbox_available() {
+        return;
+    }
+    let (cloud, script) = guards_by_cloud().remove(0);
+    let env = restored(cloud);
+    for (properties, reason) in [
+        (
+            "datasource.type=JDBC\njdbc.url=enc#AbCdEf0123==\n",
+            "encrypted",
+        ),
+        ("datasource.type=JDBC\n", "without a readable jdbc.url"),
+    ] {
+        let run = boot_in(
+            &script,
+            Some(&fragment(OLD_HOST)),
+            &env,
+            1,
+            None,
+            &[("clover.properties", properties)],
+        );
+        assert!(run.starts().is_empty(), "{reason}: {:?}", run.calls);
+        assert!(run.console.contains(reason), "{reason}: {}", run.console);
+    }
+    let setenv = format!(
+        "export JAVA_OPTS=\"$JAVA_OPTS -Dclover.jdbc.url=jdbc:postgresql://{OLD_HOST}:5432/clover\"\n"
+    );
+    let run = boot_in(
+        &script,
+        Some(&fragment(OLD_HOST)),
+        &env,
+        1,
+        None,
+        &[("setenv_custom.sh", &setenv)],
+    );
+    assert!(run.starts().is_empty(), "{:?}", run.calls);
+    assert!(
+        run.console
+            .contains("setenv_custom.sh still names the old database host"),
+        "{}",
+        run.console
     );
 }

@@ -20,6 +20,7 @@ set -euo pipefail
 
 readonly service=clover
 readonly data_dir=/var/clover
+readonly conf_dir=/var/clover/conf
 readonly fragment=/var/clover/conf/server_fragment.xml
 # Written once the datasource is verified (and, where it applies, the database restored): it
 # names the new host, so a later upgrade from a copy of this disk is not mistaken for done.
@@ -46,6 +47,7 @@ readonly restore_interval=30
 readonly properties=/var/clover/conf/clover.properties
 readonly autoapply='7.0.1'
 readonly plan='qa-europe-west1'
+readonly properties_backup="$properties.cloverlift-before-$plan"
 # Once clover serves HTTPS here, the guard prints its certificate's SHA-256 on the console, where
 # apply reads it through the cloud's API (a stock image generates the certificate at first boot).
 readonly tls_port='443'
@@ -69,17 +71,65 @@ check_new_host() {
   esac
 }
 
-# Every host named by a jdbc:postgresql URL in a file (the fragment by default), one per line,
-# sorted.
-fragment_hosts() {
-  grep -o 'jdbc:postgresql://[^/:"?&;<>, ]*' "${1:-$fragment}" | sed 's#^jdbc:postgresql://##' | sort -u || true
+# The hosts of the jdbc:postgresql URLs in standard input, one per line, sorted.
+url_hosts() {
+  grep -o 'jdbc:postgresql://[^/:"?&;<>, ]*' | sed 's#^jdbc:postgresql://##' | sort -u || true
 }
 
-# Whether the fragment names `host` as a whole host name, not as part of a longer one.
+# The value of KEY in clover.properties, dotted or underscored, the last one as Java reads it.
+property() {
+  [ -f "${2:-$properties}" ] || return 0
+  local pattern
+  pattern="$(printf '%s' "$1" | sed 's/[.]/[._]/g')"
+  sed -n -E "s/^[[:space:]]*${pattern}[[:space:]]*[=:][[:space:]]*//p" "${2:-$properties}" | tail -n 1 | tr -d '\r'
+}
+
+# The JNDI resource that holds the system database: `datasource.jndiName` in clover.properties
+# (java:comp/env/ left out), jdbc/clover_server by default (admin/server-in-cloud-marketplaces).
+system_resource() {
+  local name
+  name="$(property datasource.jndiName)"
+  name="${name#java:comp/env/}"
+  printf '%s' "${name:-jdbc/clover_server}"
+}
+
+# The fragment (FILE, the fragment by default) split into the system database's <Resource>
+# element and the rest: `awk -v part=system` prints the former, `part=other` the latter, and
+# `part=rewrite` the whole file with only that element's PostgreSQL host replaced by `host`.
+# Other resources (the ones jobs use) are kept byte for byte.
+resource_part() {
+  awk -v part="$1" -v name="$(system_resource)" -v host="${3:-}" '
+    function flush() {
+      if (buf == "") return
+      mine = index(buf, "name=\"" name "\"") > 0
+      if (part == "rewrite" && mine) gsub(/jdbc:postgresql:\/\/[^\/:"?&;<>, ]+/, "jdbc:postgresql://" host, buf)
+      if (part == "rewrite" || (part == "system") == mine) printf "%s", buf
+      buf = ""
+    }
+    inside { buf = buf $0 "\n"; if ($0 ~ /\/>|<\/Resource>/) { inside = 0; flush() }; next }
+    /<Resource([[:space:]]|$)/ { buf = $0 "\n"; inside = 1; if ($0 ~ /\/>|<\/Resource>/) { inside = 0; flush() }; next }
+    { if (part != "system") printf "%s\n", $0 }
+    END { flush() }
+  ' "${2:-$fragment}"
+}
+
+# The hosts the old system database had: in the original fragment's system resource and the
+# original clover.properties' jdbc.url (the backups, once a boot has rewritten them).
+old_hosts() {
+  local fragment_was="$fragment" properties_was="$properties"
+  [ -f "$backup" ] && fragment_was="$backup"
+  [ -f "$properties_backup" ] && properties_was="$properties_backup"
+  {
+    [ -f "$fragment_was" ] && resource_part system "$fragment_was" | url_hosts
+    property jdbc.url "$properties_was" | url_hosts
+  } | sort -u | grep -vx -- "$new_host" || true
+}
+
+# Whether FILE names `host` as a whole host name, not as part of a longer one.
 names_host() {
   local pattern
-  pattern="$(printf '%s' "$1" | sed 's/[.]/[.]/g')"
-  grep -qE "(^|[^A-Za-z0-9.-])$pattern([^A-Za-z0-9.-]|\$)" "$fragment"
+  pattern="$(printf '%s' "$2" | sed 's/[.]/[.]/g')"
+  grep -qE "(^|[^A-Za-z0-9.-])$pattern([^A-Za-z0-9.-]|\$)" "$1"
 }
 
 mounted() {
@@ -146,36 +196,85 @@ wait_for_data_disk() {
   fail "the data disk never mounted at $data_dir (tried $mount_attempts times, $mount_interval s apart)"
 }
 
+# Points the system database at the new host wherever CloverDX reads it on the data disk: the
+# fragment's system resource and, when clover.properties configures the database itself
+# (`datasource.type=JDBC`, `jdbc.url`, which override the built-in configuration), its jdbc.url.
+# Each original is kept once: a later boot must still know the old hosts.
 rewrite_datasource() {
-  local hosts
-  if grep -q 'jdbc:postgresql://[^/"]*,' "$fragment"; then
-    fail "$fragment names several hosts in one jdbc:postgresql URL; point it at $new_host by hand"
+  local url jdbc
+  jdbc="$(property datasource.type | tr '[:upper:]' '[:lower:]')"
+  url="$(property jdbc.url)"
+  case "$url" in
+    enc#*) fail "$properties sets jdbc.url encrypted (enc#…): the guard cannot read which database it names; decrypt it or point it at $new_host by hand" ;;
+  esac
+  if [ "$jdbc" = jdbc ] && [ -z "$url" ]; then
+    fail "$properties sets datasource.type=JDBC without a readable jdbc.url"
   fi
-  hosts="$(fragment_hosts)"
-  [ -n "$hosts" ] || fail "$fragment names no jdbc:postgresql:// database"
-  if [ "$hosts" != "$new_host" ]; then
-    # The original is kept once: a later boot must still know which hosts were the old ones.
-    if [ ! -f "$backup" ]; then
-      cp -p "$fragment" "$backup"
-    fi
-    sed -i -E "s#(jdbc:postgresql://)[^/:\"?&;<>, ]+#\\1$new_host#g" "$fragment" ||
-      fail "could not rewrite $fragment"
-    log "the datasource now names $new_host instead of $(printf '%s' "$hosts" | tr '\n' ' ')"
+  if [ -n "$url" ]; then
+    rewrite_property_url "$url"
   fi
+  rewrite_fragment "$url"
   check_rewrite
 }
 
-# The fragment names the new host and none of the old datasource's hosts.
+rewrite_property_url() {
+  local hosts
+  case "$1" in
+    jdbc:postgresql://*,*) fail "$properties names several hosts in jdbc.url; point it at $new_host by hand" ;;
+    jdbc:postgresql://*) ;;
+    *) fail "$properties sets jdbc.url to a database that is not PostgreSQL ($1)" ;;
+  esac
+  hosts="$(printf '%s\n' "$1" | url_hosts)"
+  [ "$hosts" = "$new_host" ] && return 0
+  [ -f "$properties_backup" ] || cp -p "$properties" "$properties_backup"
+  sed -i -E "/^[[:space:]]*jdbc[._]url[[:space:]]*[=:]/s#(jdbc:postgresql://)[^/:\"?&;<>, ]+#\\1$new_host#" "$properties" ||
+    fail "could not rewrite $properties"
+  log "$properties: jdbc.url now names $new_host instead of $hosts"
+}
+
+rewrite_fragment() {
+  local hosts tmp
+  if [ ! -f "$fragment" ]; then
+    [ -n "$1" ] && return 0
+    fail "$fragment is missing on the data disk"
+  fi
+  hosts="$(resource_part system | url_hosts)"
+  if [ -z "$hosts" ]; then
+    [ -n "$1" ] && return 0
+    fail "$fragment names no jdbc:postgresql:// database in its $(system_resource) resource"
+  fi
+  if resource_part system | grep -q 'jdbc:postgresql://[^/"]*,'; then
+    fail "$fragment names several hosts in one jdbc:postgresql URL; point it at $new_host by hand"
+  fi
+  [ "$hosts" = "$new_host" ] && return 0
+  [ -f "$backup" ] || cp -p "$fragment" "$backup"
+  tmp="$fragment.cloverlift-tmp"
+  if ! resource_part rewrite "$fragment" "$new_host" >"$tmp" || ! cat "$tmp" >"$fragment"; then
+    fail "could not rewrite $fragment"
+  fi
+  rm -f "$tmp"
+  log "$fragment: $(system_resource) now names $new_host instead of $(printf '%s' "$hosts" | tr '\n' ' ')"
+}
+
+# The system database names the new host, and no file CloverDX reads its configuration from
+# (everything in /var/clover/conf but the guard's own copies) names an old one: another JNDI
+# resource, setenv_custom.sh's -Dclover.jdbc.url, a properties file it includes.
 check_rewrite() {
-  local old
-  [ "$(fragment_hosts)" = "$new_host" ] ||
-    fail "after the rewrite $fragment names '$(fragment_hosts | tr '\n' ' ')', not only $new_host"
-  [ -f "$backup" ] || return 0
+  local old file
+  if [ -f "$fragment" ] && [ -n "$(resource_part system | url_hosts)" ] &&
+    [ "$(resource_part system | url_hosts)" != "$new_host" ]; then
+    fail "after the rewrite the $(system_resource) resource in $fragment names '$(resource_part system | url_hosts | tr '\n' ' ')', not only $new_host"
+  fi
   while IFS= read -r old; do
-    if [ -n "$old" ] && [ "$old" != "$new_host" ] && names_host "$old"; then
-      fail "after the rewrite $fragment still names the old database host $old"
-    fi
-  done <<<"$(fragment_hosts "$backup")"
+    [ -n "$old" ] || continue
+    for file in "$conf_dir"/*; do
+      [ -f "$file" ] || continue
+      case "$file" in *.cloverlift-before-* | "$state") continue ;; esac
+      if names_host "$file" "$old"; then
+        fail "after the rewrite $file still names the old database host $old"
+      fi
+    done
+  done <<<"$(old_hosts)"
 }
 
 # Sets autoapply.sys.db.patches in the new disk's clover.properties (the administrator's file,
@@ -255,7 +354,6 @@ finish() {
     return 0
   fi
   check_new_host
-  [ -f "$fragment" ] || fail "$fragment is missing on the data disk"
   rewrite_datasource
   allow_schema_patches
   wait_for_restore
