@@ -1000,6 +1000,60 @@ fn a_security_group_the_old_database_admits_is_refused_before_anything_changes()
     assert_eq!(after["stacks"], before["stacks"]);
 }
 
+/// The second wall (issue 31): an old database whose group admits a network overlapping the new
+/// server's subnet is refused, naming the rule and the ways out, unless the spec accepts one
+/// wall explicitly; then the preflight warns and `plan` says so.
+#[test]
+fn an_old_database_open_to_the_new_subnet_is_refused_unless_accepted() {
+    let Some(w) = world() else { return };
+    let db_sg = w.seed["db_sg"].as_str().expect("db group").to_owned();
+    let out = Command::new(w.venv.join("bin/python"))
+        .arg(common::root().join("tests/servers/aws_world.py"))
+        .args(["admit", &w.endpoint, &db_sg, "10.20.0.0/16"])
+        .output()
+        .expect("admit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = w.inspect();
+    let spec = w.spec("open-db", |t| t);
+    let out = w.apply(&spec, &["--yes"]);
+    assert_stopped_before_any_change(&w, "open-db", &before, &out);
+    assert!(
+        problems(&out)
+            .iter()
+            .any(|p| p.contains(&format!("{db_sg} admits 10.20.0.0/16"))
+                && p.contains("to.aws.subnet_id")
+                && p.contains("accept_old_database_reachable")),
+        "{}",
+        out.stderr
+    );
+    let accepted = w.spec("open-db-accepted", |t| {
+        t.replace(
+            "    db_instance_class: db.m6g.large\n",
+            "    db_instance_class: db.m6g.large\n    accept_old_database_reachable: true\n",
+        )
+    });
+    let out = w.apply(&accepted, &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("only the boot guard keeps the new server off it"),
+        "{}",
+        out.stderr
+    );
+    let plan = common::run(&["plan", accepted.to_str().expect("path")], None);
+    assert!(
+        plan.stdout.contains("accept_old_database_reachable is set")
+            || plan.stderr.contains("accept_old_database_reachable is set"),
+        "{}{}",
+        plan.stdout,
+        plan.stderr
+    );
+}
+
 #[test]
 fn jobs_that_do_not_drain_fail_pause_and_the_server_is_resumed() {
     let Some(w) = world() else { return };

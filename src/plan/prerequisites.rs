@@ -13,6 +13,16 @@ pub fn of(spec: &Spec) -> Vec<String> {
             "the new server's image runs cloud-init and is Ubuntu or Debian based, as CloverDX's images (Ubuntu 24.04) are: the boot guard that keeps the new server off the old database runs as a cloud-init boothook".into(),
         );
     }
+    if spec
+        .to
+        .aws
+        .as_ref()
+        .is_some_and(|to| to.accept_old_database_reachable)
+    {
+        out.push(
+            "to.aws.accept_old_database_reachable is set: the old system database's security groups may admit the new server's subnet, so only the boot guard keeps the new server off the old database (one wall instead of two)".into(),
+        );
+    }
     if spec.strategy == Strategy::Architecture
         && let (Some(from), Some(to)) = (&spec.from.azure, &spec.to.azure)
     {

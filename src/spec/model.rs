@@ -321,6 +321,11 @@ pub struct ToAws {
     /// DB instance's setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_az: Option<bool>,
+    /// Accept that the old system database's security groups admit the new server's subnet,
+    /// so that only the boot guard keeps the new server off it (one wall instead of two).
+    /// `apply` refuses such a network otherwise, and `plan` says when this is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_old_database_reachable: bool,
     /// Tags applied to every new resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,

@@ -8,6 +8,9 @@
                                  preflight, from a hook)
   aws_world.py stop-instance ENDPOINT INSTANCE
                                  stops an instance
+  aws_world.py admit ENDPOINT GROUP CIDR
+                                 lets CIDR into GROUP on 5432 (a database group that admits a
+                                 whole network)
   aws_world.py inspect ENDPOINT  prints what the tests assert on: instances, volumes, snapshots,
                                  DB instances and snapshots, addresses, stacks, change sets
 """
@@ -55,6 +58,12 @@ def seed(endpoint):
     ec2.associate_address(AllocationId=allocation, InstanceId=instance)
     print(json.dumps({"vpc": vpc, "subnet": subnet, "ami": ami, "instance": instance,
                       "volume": volume, "allocation": allocation, "server_sg": server_sg, "db_sg": db_sg}))
+
+
+def admit(endpoint, group, cidr):
+    ec2, _, _ = clients(endpoint)
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": cidr}]}])
 
 
 def tolerant(call, default):
@@ -107,4 +116,5 @@ def stop_instance(endpoint, instance):
 
 
 if __name__ == "__main__":
-    {"seed": seed, "inspect": inspect, "delete-db": delete_db, "stop-instance": stop_instance}[sys.argv[1]](*sys.argv[2:])
+    {"seed": seed, "inspect": inspect, "delete-db": delete_db, "stop-instance": stop_instance,
+     "admit": admit}[sys.argv[1]](*sys.argv[2:])

@@ -31,6 +31,11 @@ impl Ipv4Net {
         }
     }
 
+    /// Whether the two networks share an address.
+    pub fn overlaps(self, other: Ipv4Net) -> bool {
+        self.contains(other) || other.contains(self)
+    }
+
     /// Whether every address of `other` is in `self`.
     pub fn contains(self, other: Ipv4Net) -> bool {
         self.len <= other.len && (self.addr & self.mask()) == (other.addr & self.mask())

@@ -122,10 +122,10 @@ impl AwsProvider {
         }
     }
 
-    /// The old database exists and is available, and the new server's security groups are not
-    /// among those it admits (it would reach the old database if the datasource were not
-    /// rewritten); an admitted network that contains the new subnet is a warning, since the
-    /// boot guard is then the only thing keeping the new server off the old database.
+    /// The old database exists and is available, and nothing it admits reaches it from the new
+    /// server: neither the new server's security groups nor a network overlapping its subnet.
+    /// The boot guard is the first wall between the new server and the old database, this is
+    /// the second; a spec accepts a missing one only with `to.aws.accept_old_database_reachable`.
     async fn old_database(&self, from: &FromAws, to: Option<&ToAws>, report: &mut Report) {
         let id = from.db_instance.as_str();
         let out = match self
@@ -188,12 +188,21 @@ impl AwsProvider {
         let subnet = self.subnet_cidr(to).await;
         for a in &admitted {
             if let (Admits::Cidr { cidr, .. }, Some(subnet)) = (a, subnet)
-                && Ipv4Net::parse(cidr).is_some_and(|net| net.contains(subnet))
+                && Ipv4Net::parse(cidr).is_some_and(|net| net.overlaps(subnet))
             {
-                report.warn(format!(
-                    "the old system database {id} admits the new server's subnet {} on port {port} ({a}); only the boot guard keeps the new server off it",
+                let what = format!(
+                    "the old system database {id} admits the new server's subnet {} on port {port} ({a})",
                     to.subnet_id
-                ));
+                );
+                if to.accept_old_database_reachable {
+                    report.warn(format!(
+                        "{what}; accepted by to.aws.accept_old_database_reachable: only the boot guard keeps the new server off it"
+                    ));
+                } else {
+                    report.problem(format!(
+                        "{what}: the network would not stop the new server from reaching the old database, only the boot guard would. Put the new server in a subnet that rule does not cover (to.aws.subnet_id), or narrow the rule to the old server's own group; to accept one wall instead of two, set to.aws.accept_old_database_reachable: true"
+                    ));
+                }
             }
         }
     }
