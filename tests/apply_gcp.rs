@@ -283,6 +283,18 @@ fn apply_upgrades_the_gcp_example_end_to_end() {
         blueprint["inputValues"]["ingress_source_ranges"]["inputValue"],
         json!(["203.0.113.0/24"])
     );
+    // The second wall: the new server's egress to the old Cloud SQL instance is denied.
+    assert_eq!(
+        blueprint["inputValues"]["old_database_addresses"]["inputValue"],
+        json!(["35.205.1.2/32"])
+    );
+    let wall = &gcp["firewalls"]["prod-europe-west1-deny-old-db"];
+    assert_eq!(wall["direction"], "EGRESS", "{wall}");
+    assert_eq!(wall["destinationRanges"], json!(["35.205.1.2/32"]));
+    assert_eq!(
+        wall["denied"],
+        json!([{ "IPProtocol": "tcp", "ports": ["5432"] }])
+    );
 
     // The backup was taken in the pause window, and restored into the new instance only.
     let restores = gcp["restores"].as_array().expect("restores");

@@ -131,6 +131,17 @@ fn terraform_keeps_the_restore_working_and_the_network_closed() {
     let web = &doc["resource"]["google_compute_firewall"]["web"];
     assert_eq!(web["source_ranges"], "${var.ingress_source_ranges}");
     let vm = &doc["resource"]["google_compute_instance"]["server"];
+    // The second wall (issue 31): the new server's egress to the old database is denied, by
+    // the new server's tag, above any allow rule (priority 100 < the default 1000).
+    let wall = &doc["resource"]["google_compute_firewall"]["old_database"];
+    assert_eq!(wall["direction"], "EGRESS");
+    assert_eq!(wall["priority"], 100);
+    assert_eq!(wall["destination_ranges"], "${var.old_database_addresses}");
+    assert_eq!(
+        wall["deny"],
+        serde_json::json!([{ "protocol": "tcp", "ports": ["5432"] }])
+    );
+    assert_eq!(wall["target_tags"], vm["tags"]);
     assert_eq!(
         vm["lifecycle"]["ignore_changes"],
         serde_json::json!(["metadata[\"cloverlift-database-restored\"]"])
@@ -152,7 +163,13 @@ fn terraform_keeps_the_restore_working_and_the_network_closed() {
     .expect("JSON");
     let db = &doc["resource"]["google_sql_database_instance"]["database"];
     assert_eq!(db["database_version"], "POSTGRES_15");
-    assert_eq!(doc["variable"], serde_json::json!({}));
+    assert_eq!(
+        doc["variable"]
+            .as_object()
+            .map(|v| v.keys().collect::<Vec<_>>()),
+        Some(vec![&"old_database_addresses".to_owned()]),
+        "only what no spec can know"
+    );
     assert!(doc.get("data").is_none(), "no address moves");
     assert_eq!(
         doc["resource"]["google_compute_firewall"]["web"]["source_ranges"],

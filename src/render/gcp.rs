@@ -51,6 +51,8 @@ pub struct Names {
     pub address: String,
     pub firewall_web: String,
     pub firewall_ssh: String,
+    /// The egress rule that keeps the new server off the old system database (issue 31).
+    pub firewall_old_database: String,
     pub database: String,
     pub instance: String,
 }
@@ -63,6 +65,7 @@ impl Names {
             address: format!("{n}-ip"),
             firewall_web: format!("{n}-web"),
             firewall_ssh: format!("{n}-ssh"),
+            firewall_old_database: format!("{n}-deny-old-db"),
             database: format!("{n}-db"),
             instance: format!("{n}-vm"),
         }
@@ -225,6 +228,15 @@ fn architecture(
             json!("${var.ingress_source_ranges}")
         }
     };
+    if format == GcpFormat::Terraform {
+        discovered.push(Discovered {
+            parameter: "old_database_addresses",
+            from: format!(
+                "the addresses of {} (sqladmin instances.get), which the new server may never reach on 5432",
+                from.sql_instance
+            ),
+        });
+    }
     discovered.sort_by_key(|d| d.parameter);
     let mut context = json!({
         "description": description,
@@ -233,6 +245,7 @@ fn architecture(
             "address": names.address,
             "firewall_web": names.firewall_web,
             "firewall_ssh": names.firewall_ssh,
+            "firewall_old_database": names.firewall_old_database,
             "database": names.database,
             "instance": names.instance,
         },
@@ -352,6 +365,15 @@ fn deployment_manager_inputs(spec: &Spec, to: &ToGcp) -> Result<(), RenderFailur
 /// Terraform input variables for what the spec leaves to apply.
 fn variables(to: &ToGcp) -> Value {
     let mut vars = serde_json::Map::new();
+    // Known only from the old Cloud SQL instance, private and public: the new server's egress
+    // rule denies them (the second wall beside the boot guard).
+    vars.insert(
+        "old_database_addresses".into(),
+        json!({
+            "type": "list(string)",
+            "description": "The old Cloud SQL instance's addresses as /32 networks: the new server may never open a connection to them on 5432.",
+        }),
+    );
     if to.database_version.is_none() {
         vars.insert(
             "database_version".into(),

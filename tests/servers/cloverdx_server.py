@@ -392,6 +392,13 @@ class Server(ThreadingHTTPServer):
             return  # a client that refused the certificate closes the handshake
         self.RequestHandlerClass(request, client_address, self)
 
+    def handle_error(self, request, client_address):
+        # A client that went away mid-answer (a killed apply, a refused certificate) is not
+        # the double's failure; anything else still prints its traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
+
 
 def main():
     ap = argparse.ArgumentParser()

@@ -342,11 +342,21 @@ def apply_blueprint(dep_name, body, fail):
                                         "users": [vm_link], "addressType": "EXTERNAL", "networkTier": "PREMIUM",
                                         "region": link("regions", REGION), "selfLink": link("regions", REGION, "addresses", addr["name"])}
     for key_, fw in res.get("google_compute_firewall", {}).items():
-        STATE["firewalls"][fw["name"]] = {"kind": "compute#firewall", "name": fw["name"], "direction": fw["direction"],
-                                          "network": link("global", "networks", fw["network"]), "sourceRanges": fw["source_ranges"],
-                                          "targetTags": fw["target_tags"],
-                                          "allowed": [{"IPProtocol": a["protocol"], "ports": a["ports"]} for a in fw["allow"]],
-                                          "selfLink": link("global", "firewalls", fw["name"])}
+        # compute#firewall: an INGRESS rule has sourceRanges, an EGRESS one destinationRanges;
+        # a rule either allows or denies (exactly one of `allow`/`deny`).
+        if ("allow" in fw) == ("deny" in fw):
+            raise ApiError(400, "INVALID_ARGUMENT", f"firewall {fw['name']}: exactly one of allow and deny", "invalid")
+        rule = {"kind": "compute#firewall", "name": fw["name"], "direction": fw["direction"],
+                "network": link("global", "networks", fw["network"]), "targetTags": fw["target_tags"],
+                "priority": fw.get("priority", 1000), "selfLink": link("global", "firewalls", fw["name"])}
+        if fw["direction"] == "EGRESS":
+            rule["destinationRanges"] = fw["destination_ranges"]
+        else:
+            rule["sourceRanges"] = fw["source_ranges"]
+        for key, out in (("allow", "allowed"), ("deny", "denied")):
+            if key in fw:
+                rule[out] = [{"IPProtocol": a["protocol"], "ports": a["ports"]} for a in fw[key]]
+        STATE["firewalls"][fw["name"]] = rule
     db = res["google_sql_database_instance"]["database"]
     networks = [{"kind": "sql#aclEntry", "name": n["name"], "value": n["value"]}
                 for n in db["settings"]["ip_configuration"]["authorized_networks"]]

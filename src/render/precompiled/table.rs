@@ -518,7 +518,7 @@ pub static ENTRIES: &[Entry] = &[
     },
     Entry {
         name: "gcp/main.tf.json",
-        fingerprint: 0xa0edc0601e2557d9,
+        fingerprint: 0x834cd340417544d4,
         tree: Tree {
             name: Some("gcp/main.tf.json"),
             elements: &[
@@ -573,6 +573,12 @@ pub static ENTRIES: &[Entry] = &[
                 Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["ssh_source_ranges"], "ssh_source_ranges")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
                 Kind::Raw(",\n        \"allow\": [{ \"protocol\": \"tcp\", \"ports\": [\"22\"] }],\n        \"target_tags\": ["),
                 Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["network_tag"], "network_tag")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
+                Kind::Raw("]\n      },\n      \"old_database\": {\n        \"name\": "),
+                Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["names", "firewall_old_database"], "names.firewall_old_database")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
+                Kind::Raw(",\n        \"description\": \"cloverlift: the new server never reaches the old system database, whatever its configuration says\",\n        \"network\": "),
+                Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["network"], "network")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
+                Kind::Raw(",\n        \"direction\": \"EGRESS\",\n        \"priority\": 100,\n        \"destination_ranges\": \"${var.old_database_addresses}\",\n        \"deny\": [{ \"protocol\": \"tcp\", \"ports\": [\"5432\"] }],\n        \"target_tags\": ["),
+                Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["network_tag"], "network_tag")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
                 Kind::Raw("]\n      }\n    },\n    \"google_sql_database_instance\": {\n      \"database\": {\n        \"name\": "),
                 Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["names", "database"], "names.database")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
                 Kind::Raw(",\n        \"region\": "),
@@ -591,7 +597,7 @@ pub static ENTRIES: &[Entry] = &[
                     elements: &[
                         Kind::Raw(",\n              { \"name\": \"clover-server-moved\", \"value\": \"${data.google_compute_address.old.address}\" }"),
                     ],
-                    at: &[(79, 114)],
+                    at: &[(89, 114)],
                 }), inverse: None, block: true, chain: false, indent_before_write: false }),
                 Kind::Raw("\n            ]\n          }\n        }\n      }\n    },\n    \"google_compute_instance\": {\n      \"server\": {\n        \"name\": "),
                 Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["names", "instance"], "names.instance")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
@@ -619,7 +625,7 @@ pub static ENTRIES: &[Entry] = &[
                 Kind::Expression(Helper { name: Param::Name("json"), params: &[Param::Path(&["ignore_changes"], "ignore_changes")], hash: &[], block_param: None, template: None, inverse: None, block: false, chain: false, indent_before_write: false }),
                 Kind::Raw(" }\n      }\n    }\n  },\n  \"output\": {\n    \"server_url\": { \"value\": \"https://${google_compute_address.server.address}/clover\" },\n    \"instance\": { \"value\": \"${google_compute_instance.server.self_link}\" },\n    \"public_address\": { \"value\": \"${google_compute_address.server.address}\" },\n    \"database_connection_name\": { \"value\": \"${google_sql_database_instance.database.connection_name}\" },\n    \"database_address\": { \"value\": \"${google_sql_database_instance.database.public_ip_address}\" }\n  }\n}\n"),
             ],
-            at: &[(1, 1), (11, 1), (12, 9), (12, 29), (20, 28), (20, 44), (20, 56), (20, 72), (22, 15), (22, 33), (22, 34), (28, 3), (31, 17), (31, 36), (32, 17), (32, 30), (34, 21), (34, 45), (35, 19), (36, 7), (40, 17), (40, 39), (41, 19), (41, 34), (44, 19), (45, 7), (49, 17), (49, 44), (50, 20), (50, 36), (52, 26), (52, 56), (54, 25), (54, 45), (57, 17), (57, 44), (58, 20), (58, 36), (60, 26), (60, 52), (62, 25), (62, 45), (67, 17), (67, 40), (68, 19), (68, 34), (69, 29), (69, 54), (72, 19), (72, 36), (73, 22), (73, 42), (74, 26), (74, 41), (79, 95), (81, 13), (88, 17), (88, 40), (89, 17), (89, 30), (90, 25), (90, 51), (91, 77), (91, 92), (93, 79), (93, 100), (97, 24), (97, 40), (98, 27), (98, 46), (103, 24), (103, 45), (104, 29), (105, 9), (106, 19), (106, 34), (107, 18), (107, 38), (108, 42), (108, 66)],
+            at: &[(1, 1), (11, 1), (12, 9), (12, 29), (20, 28), (20, 44), (20, 56), (20, 72), (22, 15), (22, 33), (22, 34), (28, 3), (31, 17), (31, 36), (32, 17), (32, 30), (34, 21), (34, 45), (35, 19), (36, 7), (40, 17), (40, 39), (41, 19), (41, 34), (44, 19), (45, 7), (49, 17), (49, 44), (50, 20), (50, 36), (52, 26), (52, 56), (54, 25), (54, 45), (57, 17), (57, 44), (58, 20), (58, 36), (60, 26), (60, 52), (62, 25), (62, 45), (65, 17), (65, 53), (67, 20), (67, 36), (72, 25), (72, 45), (77, 17), (77, 40), (78, 19), (78, 34), (79, 29), (79, 54), (82, 19), (82, 36), (83, 22), (83, 42), (84, 26), (84, 41), (89, 95), (91, 13), (98, 17), (98, 40), (99, 17), (99, 30), (100, 25), (100, 51), (101, 77), (101, 92), (103, 79), (103, 100), (107, 24), (107, 40), (108, 27), (108, 46), (113, 24), (113, 45), (114, 29), (115, 9), (116, 19), (116, 34), (117, 18), (117, 38), (118, 42), (118, 66)],
         },
     },
     Entry {

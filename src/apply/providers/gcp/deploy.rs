@@ -105,6 +105,7 @@ impl GcpProvider {
             let value = match name.as_str() {
                 "database_version" => json!(self.source_database_version().await?),
                 "ingress_source_ranges" => json!(self.ingress_source_ranges().await?),
+                "old_database_addresses" => json!(self.old_database_addresses().await?),
                 other => {
                     return Err(format!(
                         "main.tf.json declares the variable {other}, which apply does not know how to fill"
@@ -114,6 +115,28 @@ impl GcpProvider {
             values.insert(name.clone(), value);
         }
         Ok(values)
+    }
+
+    /// The old Cloud SQL instance's addresses (public and private) as /32 networks, for the new
+    /// server's egress rule that denies them.
+    async fn old_database_addresses(&self) -> Result<Vec<String>, String> {
+        let from = self.from()?;
+        let instance = self.sql_instance(from.sql_instance.as_str()).await?;
+        let mut addresses: Vec<String> = instance
+            .ip_addresses
+            .iter()
+            .filter(|a| !a.ip_address.is_empty())
+            .map(|a| format!("{}/32", a.ip_address))
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        if addresses.is_empty() {
+            return Err(format!(
+                "{} reports no address: the new server's egress rule needs them",
+                from.sql_instance
+            ));
+        }
+        Ok(addresses)
     }
 
     /// The old Cloud SQL instance's version: a backup restores only into its source's version.
