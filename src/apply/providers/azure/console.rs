@@ -61,11 +61,15 @@ async fn read_log(uri: &str) -> Result<String, String> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
-    let mut resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {shown}: {}", http_error::describe(&e, &shown)))?;
+    // reqwest's errors carry the URL, signature included: it is dropped before the error is
+    // described.
+    let failed = |e: reqwest::Error| {
+        format!(
+            "GET {shown}: {}",
+            http_error::describe(&e.without_url(), &shown)
+        )
+    };
+    let mut resp = client.get(url).send().await.map_err(failed)?;
     let status = resp.status();
     if status.as_u16() == 404 {
         return Ok(String::new());
@@ -74,15 +78,41 @@ async fn read_log(uri: &str) -> Result<String, String> {
         return Err(format!("GET {shown}: HTTP {status}"));
     }
     let mut log: Vec<u8> = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("GET {shown}: {}", http_error::describe(&e, &shown)))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(failed)? {
         log.extend_from_slice(&chunk);
         if log.len() > MAX_LOG_BYTES {
             log.drain(..log.len() - MAX_LOG_BYTES);
         }
     }
     Ok(String::from_utf8_lossy(&log).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SAS URI's signature is a credential: a failed read never shows it.
+    #[tokio::test]
+    async fn a_failed_read_never_shows_the_signature() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        let uri = format!(
+            "http://127.0.0.1:{port}/bootdiagnostics/vm.serialconsole.log?sv=2024-11-04&sig=TOPSECRET"
+        );
+        let err = read_log(&uri).await.expect_err("nothing listens");
+        assert!(!err.contains("TOPSECRET"), "{err}");
+        assert!(
+            err.contains("/bootdiagnostics/vm.serialconsole.log"),
+            "{err}"
+        );
+        let plain = read_log("http://storage.example.com/x.log?sig=TOPSECRET")
+            .await
+            .expect_err("not https");
+        assert!(
+            !plain.contains("TOPSECRET") && plain.contains("not https"),
+            "{plain}"
+        );
+    }
 }
