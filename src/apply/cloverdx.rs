@@ -150,7 +150,8 @@ impl CloverDx {
     /// nor `newOnly` is sent: their defaults (false) make the import add or update the items it
     /// carries and leave every other item alone ("Server configuration", admin/server-config:
     /// items "are either added … or existing item are updated"), which is what a subset needs.
-    async fn import(&self, xml: String) -> Result<ImportReport, String> {
+    /// Warnings "should be resolved after import" but do not stop it: they are logged.
+    async fn import(&self, xml: String) -> Result<(), String> {
         let dry = self.import_once(&xml, true).await?;
         if let Some(refusal) = dry.refusal() {
             return Err(format!(
@@ -158,10 +159,13 @@ impl CloverDx {
             ));
         }
         let done = self.import_once(&xml, false).await?;
-        match done.refusal() {
-            Some(refusal) => Err(format!("the server refused the import: {refusal}")),
-            None => Ok(done),
+        if let Some(refusal) = done.refusal() {
+            return Err(format!("the server refused the import: {refusal}"));
         }
+        for warning in &done.warnings {
+            tracing::warn!(server = %self.base, "the import reported a warning: {warning}");
+        }
+        Ok(())
     }
 
     async fn import_once(&self, xml: &str, dry_run: bool) -> Result<ImportReport, String> {
@@ -225,7 +229,7 @@ impl CloverDx {
         let xml = self.export().await?;
         let only = server_config::subset(&xml, items)?;
         let changed = server_config::set_enabled(&only, items, enabled)?;
-        self.import(changed).await.map(|_| ())
+        self.import(changed).await
     }
 
     /// Imports `items` from another server's configuration `xml` (only those), with `enabled`
@@ -241,7 +245,7 @@ impl CloverDx {
         }
         let only = server_config::subset(xml, items)?;
         let changed = server_config::set_enabled(&only, items, enabled)?;
-        self.import(changed).await.map(|_| ())
+        self.import(changed).await
     }
 
     /// Starts a run of `job` in `sandbox` (`POST executions`, JSON): its run id.
@@ -331,21 +335,24 @@ impl CloverDx {
 
     /// `GET` `target`: `Ok(status)` for any HTTP answer, the failure in plain words otherwise.
     pub async fn get_status(&self, target: Target<'_>) -> Result<u16, String> {
-        self.get_answer(target).await.map(|(status, _)| status)
+        self.get(target).await.map(|resp| resp.status().as_u16())
     }
 
     /// `GET` `target`: its status and the start of its body (the health page says `SUSPENDED`
     /// in its body), the failure in plain words otherwise.
     pub async fn get_answer(&self, target: Target<'_>) -> Result<(u16, String), String> {
-        let shown = self.display(target);
-        let resp = self
-            .request(Method::GET, target)
-            .send()
-            .await
-            .map_err(|e| format!("GET {shown}: {}", self.describe(&e, &shown)))?;
+        let resp = self.get(target).await?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         Ok((status, body.chars().take(200).collect()))
+    }
+
+    async fn get(&self, target: Target<'_>) -> Result<reqwest::Response, String> {
+        let shown = self.display(target);
+        self.request(Method::GET, target)
+            .send()
+            .await
+            .map_err(|e| format!("GET {shown}: {}", self.describe(&e, &shown)))
     }
 
     /// A failure in plain words; a refused certificate names the one the server presented

@@ -5,6 +5,8 @@
 
 use std::time::Instant;
 
+use serde_json::Value;
+
 use super::boot_report;
 use super::cloverdx::CloverDx;
 use super::executor::StepContext;
@@ -26,6 +28,19 @@ pub fn console_pins(spec: &Spec, provider: &dyn Provider) -> bool {
         .is_none()
         && spec.strategy == Strategy::Architecture
         && provider.describe_console().is_some()
+}
+
+/// The certificate the new instance's console reports now, read through `provider`'s API from
+/// the deploy step's outputs `deploy`; `None` while the console shows no report of `plan`'s guard.
+pub async fn reported(
+    provider: &dyn Provider,
+    deploy: &Value,
+    plan: &str,
+) -> Result<Option<[u8; 32]>, String> {
+    let console = provider.console(deploy).await?;
+    Ok(console
+        .as_str()
+        .and_then(|c| boot_report::fingerprint(c, plan)))
 }
 
 impl CloudRunner {
@@ -73,11 +88,7 @@ impl CloudRunner {
         let plan = self.spec.name.as_str();
         let deploy = cx.output("deploy").cloned().unwrap_or_default();
         loop {
-            let console = self.provider.console(&deploy).await?;
-            if let Some(pin) = console
-                .as_str()
-                .and_then(|c| boot_report::fingerprint(c, plan))
-            {
+            if let Some(pin) = reported(self.provider.as_ref(), &deploy, plan).await? {
                 return Ok(pin);
             }
             if Instant::now() >= deadline {

@@ -46,9 +46,7 @@ pub fn new_trust(
 ) -> Result<Tls, String> {
     let own = spec.to.server.as_ref().and_then(|s| s.tls.as_ref());
     match (own, spec.strategy) {
-        (None, crate::spec::model::Strategy::War) => {
-            Tls::new(spec.from.server.tls.as_ref(), spec_dir, "from.server.tls")
-        }
+        (None, crate::spec::model::Strategy::War) => old_trust(spec, spec_dir),
         _ => Tls::new(own, spec_dir, "to.server.tls"),
     }
 }
@@ -116,7 +114,7 @@ impl Tls {
     }
 
     /// `AB:CD:…` of the certificate the last handshake was shown, if any.
-    pub fn last_seen(&self) -> Option<String> {
+    fn last_seen(&self) -> Option<String> {
         let seen = self.seen.lock().ok()?;
         seen.as_ref().map(|b| fingerprint_text(b))
     }

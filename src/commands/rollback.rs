@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use super::apply::Prepared;
 use super::{Io, exit, report_io};
-use crate::apply::boot_report;
 use crate::apply::cloverdx::CloverDx;
 use crate::apply::console_pin;
 use crate::apply::events::{Events, HumanEvents};
@@ -224,10 +223,10 @@ async fn console_pin(spec: &Spec, undo: &Undo, provider: &dyn Provider) -> Optio
     if !console_pin::console_pins(spec, provider) {
         return None;
     }
-    let latest = provider.console(&undo.deploy).await.ok().and_then(|c| {
-        c.as_str()
-            .and_then(|c| boot_report::fingerprint(c, spec.name.as_str()))
-    });
+    let latest = console_pin::reported(provider, &undo.deploy, spec.name.as_str())
+        .await
+        .ok()
+        .flatten();
     latest.or_else(|| undo.tls_sha256.as_deref().and_then(Fingerprint::bytes_of))
 }
 

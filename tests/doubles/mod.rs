@@ -202,30 +202,28 @@ pub fn pin_new(text: &str, new_port: u16) -> String {
 
 /// GET /__test__/state as JSON.
 pub fn state(port: u16) -> Value {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "GET /__test__/state HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-    )
-    .expect("request");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).expect("response");
+    let text = control(port, "GET", "/__test__/state", "");
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
     serde_json::from_str(body).expect("state json")
 }
 
 /// POST /__test__/configure with `settings`.
 pub fn configure(port: u16, settings: &Value) {
-    let body = settings.to_string();
+    control(port, "POST", "/__test__/configure", &settings.to_string());
+}
+
+/// A plain HTTP/1.0 request to a double's test-control `path`; its answer, whole.
+fn control(port: u16, method: &str, path: &str, body: &str) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
         stream,
-        "POST /__test__/configure HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("request");
-    let mut sink = String::new();
-    let _ = stream.read_to_string(&mut sink);
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
 }
 
 /// The status line a CloverDX double answers `request` (raw HTTP/1.0) with over TLS, its own
@@ -256,14 +254,7 @@ pub fn tls_status_line(venv: &Path, port: u16, request: &str) -> String {
 
 /// POST `path` (a test-control path) with no body.
 pub fn post(port: u16, path: &str) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-    )
-    .expect("request");
-    let mut sink = String::new();
-    let _ = stream.read_to_string(&mut sink);
+    control(port, "POST", path, "");
 }
 
 /// `METHOD path` of every request a double received, in order.

@@ -181,7 +181,6 @@ impl GcpProvider {
             .await
     }
 
-    /// An instance's metadata: its fingerprint and its items, as `set_metadata` takes them.
     /// The new instance's first serial port as Compute Engine keeps it
     /// (`instances.getSerialPortOutput`, port 1, where the guest's console goes): the most
     /// recent output, up to what Compute Engine retains.
@@ -204,6 +203,7 @@ impl GcpProvider {
         Ok(output.contents.map_or(Value::Null, Value::String))
     }
 
+    /// An instance's metadata: its fingerprint and its items, as `set_metadata` takes them.
     async fn metadata(&self, name: &str) -> Result<(Value, Vec<Value>), String> {
         let view = serde_json::to_value(self.instance(name).await?).unwrap_or_default();
         let items = view["metadata"]["items"]
